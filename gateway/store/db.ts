@@ -1,0 +1,114 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import type { CoreDatabase } from './schema.ts';
+import * as core0001 from './migrations/0001-core.ts';
+import type { AdapterMigration } from '../adapter-kit/index.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly db: Kysely<CoreDatabase>;
+  readonly dialect: Dialect;
+  /** Applies core and adapter migrations not yet applied; safe to run from several processes at once. */
+  migrate(adapterMigrations: ReadonlyMap<string, readonly AdapterMigration[]>): Promise<string[]>;
+  /** `true` when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** `postgres://…` selects PostgreSQL; otherwise `sqliteFile` is used. */
+  readonly databaseUrl?: string;
+  /** PostgreSQL schema to use (created when missing); tests isolate by schema. */
+  readonly databaseSchema?: string;
+  readonly sqliteFile: string;
+  readonly poolSize?: number;
+}
+
+// node-pg returns int8 as strings to be safe beyond 2^53; our epoch-ms values are far below that.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export function openStore(options: StoreOptions): Store {
+  return options.databaseUrl ? openPostgres(options) : openSqlite(options.sqliteFile);
+}
+
+function openSqlite(file: string): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const database = new Database(file);
+  database.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits.
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<CoreDatabase>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    migrate: (adapterMigrations) => runMigrations(db, adapterMigrations),
+    ping: async () => {
+      try {
+        database.prepare('select 1').get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(options: StoreOptions): Store {
+  const schema = options.databaseSchema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new Error(`KOPPEL_DATABASE_SCHEMA "${schema}" must be a lower-case SQL identifier`);
+  }
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+  if (schema !== undefined) {
+    pool.on('connect', (client) => {
+      client.query(`SET search_path TO ${schema}`).catch(() => undefined);
+    });
+  }
+  const db = new Kysely<CoreDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    migrate: async (adapterMigrations) => {
+      if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      return runMigrations(db, adapterMigrations, schema);
+    },
+    ping: async () => {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function runMigrations(
+  db: Kysely<any>,
+  adapterMigrations: ReadonlyMap<string, readonly AdapterMigration[]>,
+  schema?: string,
+): Promise<string[]> {
+  const migrations: Record<string, Migration> = { 'core/0001-core': core0001 };
+  for (const [adapter, list] of adapterMigrations) {
+    for (const migration of list) migrations[`${adapter}/${migration.name}`] = { up: (d) => migration.up(d) };
+  }
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'koppel_migrations',
+    migrationLockTableName: 'koppel_migrations_lock',
+    // Adapters are added over time; their migrations sort between the core's by name.
+    allowUnorderedMigrations: true,
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
