@@ -1,0 +1,8 @@
+/**
+ * THE registry: every adapter Koppel can run, listed once. The core knows adapters only through
+ * this array and the contract in gateway/adapter-kit; test/architecture/catalogue.test.ts checks
+ * that names are unique and that each has its settings schema and README section.
+ */
+import type { AdapterDefinition } from '../gateway/adapter-kit/index.ts';
+
+export const adapters: readonly AdapterDefinition<any>[] = [];

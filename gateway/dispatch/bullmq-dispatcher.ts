@@ -1,0 +1,221 @@
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { CoreDatabase } from '../store/schema.ts';
+import type { LoadedAdapter } from '../registry.ts';
+import { claimById } from './claims.ts';
+import type { Dispatcher, DueDelivery, PeriodicWork } from './dispatcher.ts';
+import type { AttemptRunner } from './run-attempt.ts';
+
+export interface BullmqDispatcherOptions {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly db: Kysely<CoreDatabase>;
+  readonly adapters: readonly LoadedAdapter[];
+  readonly periodic: readonly PeriodicWork[];
+  readonly runner: AttemptRunner;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly workerId: string;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly sweepIntervalMs: number;
+  /** `false` in an `api` process: it enqueues but runs nothing. */
+  readonly work: boolean;
+}
+
+interface DeliveryJob {
+  readonly deliveryId: string;
+}
+
+const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true } as const;
+const PERIODIC_QUEUE = 'periodic';
+
+/**
+ * Dispatch on Redis with BullMQ: one queue per continuous adapter, job id = delivery id, so a
+ * second enqueue of the same delivery is a no-op. A transient outcome moves the job to delayed
+ * until the policy's next time. Periodic work runs as job schedulers, once per cluster. The sweeper
+ * re-enqueues deliveries that are due in the store but have no job (Redis lost, or a crash between
+ * commit and enqueue).
+ */
+export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispatcher {
+  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const continuous = options.adapters.filter((a) => !a.periodic);
+  const queues = new Map(
+    continuous.map((a) => [a.name, new Queue<DeliveryJob>(`deliveries-${a.name}`, { connection, prefix: options.prefix })]),
+  );
+  const periodicQueue = new Queue(PERIODIC_QUEUE, { connection, prefix: options.prefix });
+  const workers: Worker[] = [];
+  const shutdown = new AbortController();
+  let sweeper: NodeJS.Timeout | undefined;
+  const intervals = new Map<string, number>();
+
+  const queueOf = (adapter: string): Queue<DeliveryJob> | undefined => queues.get(adapter);
+
+  async function process(adapter: LoadedAdapter, job: Job<DeliveryJob>, token: string | undefined): Promise<void> {
+    const nowMs = options.now().getTime();
+    const claimed = await claimById(options.db, {
+      deliveryId: job.data.deliveryId,
+      adapter: adapter.name,
+      workerId: options.workerId,
+      nowMs,
+      leaseMs: options.leaseMs,
+    });
+    if (!claimed) {
+      const row = await options.db
+        .selectFrom('deliveries')
+        .select(['status', 'next_attempt_at'])
+        .where('id', '=', job.data.deliveryId)
+        .executeTakeFirst();
+      // Not yet due (or blocked behind an earlier delivery of its ordering group): look again later.
+      if (row && (row.status === 'pending' || row.status === 'retrying')) {
+        const at = Math.max(row.next_attempt_at ?? nowMs, nowMs + 1000);
+        await job.moveToDelayed(at, token);
+        throw new DelayedError();
+      }
+      return;
+    }
+    const result = await options.runner.runOne(adapter, claimed, shutdown.signal);
+    if (result.nextAttemptAt !== null) {
+      await job.moveToDelayed(result.nextAttemptAt, token);
+      throw new DelayedError();
+    }
+  }
+
+  async function enqueue(deliveries: readonly DueDelivery[]): Promise<void> {
+    const nowMs = options.now().getTime();
+    const byAdapter = new Map<string, DueDelivery[]>();
+    for (const d of deliveries) byAdapter.set(d.adapter, [...(byAdapter.get(d.adapter) ?? []), d]);
+    for (const [adapter, list] of byAdapter) {
+      const queue = queueOf(adapter);
+      if (!queue) continue;
+      await queue.addBulk(
+        list.map((d) => ({
+          name: adapter,
+          data: { deliveryId: d.id },
+          opts: { ...JOB_DEFAULTS, jobId: d.id, delay: Math.max(0, d.dueAt - nowMs) },
+        })),
+      );
+      // An existing delayed job (a retry made due early by an admin) is not replaced by addBulk.
+      await Promise.all(
+        list
+          .filter((d) => d.dueAt <= nowMs)
+          .map(async (d) => {
+            const job = await queue.getJob(d.id);
+            if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+          }),
+      );
+    }
+  }
+
+  async function sweep(): Promise<void> {
+    const nowMs = options.now().getTime();
+    const names = continuous.map((a) => a.name);
+    if (names.length === 0) return;
+    const due = await options.db
+      .selectFrom('deliveries')
+      .select(['id', 'adapter', 'next_attempt_at'])
+      .where('adapter', 'in', names)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', 'in', ['pending', 'retrying']), eb('next_attempt_at', '<=', nowMs)]),
+          eb.and([eb('status', '=', 'active'), eb('lease_until', '<', nowMs)]),
+        ]),
+      )
+      .orderBy('next_attempt_at')
+      .limit(1000)
+      .execute();
+    const missing: DueDelivery[] = [];
+    await Promise.all(
+      due.map(async (d) => {
+        const job = await queueOf(d.adapter)?.getJob(d.id);
+        if (!job) missing.push({ id: d.id, adapter: d.adapter, dueAt: nowMs });
+      }),
+    );
+    if (missing.length > 0) {
+      options.log.warn({ count: missing.length }, 'deliveries_reenqueued');
+      await enqueue(missing);
+    }
+  }
+
+  async function scheduleAll(): Promise<void> {
+    for (const work of options.periodic) {
+      const every = await work.intervalMs();
+      if (intervals.get(work.name) === every) continue;
+      intervals.set(work.name, every);
+      await periodicQueue.upsertJobScheduler(work.name, { every }, { name: work.name, data: {}, opts: JOB_DEFAULTS });
+    }
+  }
+
+  return {
+    async start() {
+      await scheduleAll();
+      if (!options.work) return;
+      for (const adapter of continuous) {
+        workers.push(
+          new Worker<DeliveryJob>(`deliveries-${adapter.name}`, (job, token) => process(adapter, job, token), {
+            connection,
+            prefix: options.prefix,
+            concurrency: options.concurrency,
+          }),
+        );
+      }
+      const byName = new Map(options.periodic.map((w) => [w.name, w]));
+      workers.push(
+        new Worker(
+          PERIODIC_QUEUE,
+          async (job) => {
+            const work = byName.get(job.name);
+            if (!work) return;
+            await work.run(options.now(), shutdown.signal);
+            await scheduleAll();
+          },
+          { connection, prefix: options.prefix, concurrency: Math.max(1, options.periodic.length) },
+        ),
+      );
+      for (const worker of workers) {
+        worker.on('failed', (job, error) => options.log.error({ err: error, job: job?.name }, 'queue_job_failed'));
+        worker.on('error', (error) => options.log.error({ err: error }, 'queue_worker_error'));
+      }
+      const loop = (): void => {
+        sweeper = setTimeout(() => {
+          sweep()
+            .catch((error: unknown) => options.log.error({ err: error }, 'sweep_failed'))
+            .finally(loop);
+        }, options.sweepIntervalMs);
+      };
+      await sweep();
+      loop();
+    },
+
+    wake(deliveries) {
+      enqueue(deliveries).catch((error: unknown) =>
+        // The store holds them; the sweeper enqueues them once Redis answers again.
+        options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed'),
+      );
+    },
+
+    async stop(graceMs) {
+      if (sweeper) clearTimeout(sweeper);
+      const closing = Promise.all(workers.map((w) => w.close()));
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      if ((await Promise.race([closing.then(() => 'done' as const), timer])) === 'timeout') {
+        options.log.warn({ graceMs }, 'shutdown_grace_expired');
+        shutdown.abort();
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      await options.runner.flush();
+      await Promise.all([...queues.values(), periodicQueue].map((q) => q.close()));
+      connection.disconnect();
+    },
+
+    async healthy() {
+      try {
+        return (await connection.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+  };
+}

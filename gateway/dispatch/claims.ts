@@ -1,0 +1,99 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../store/db.ts';
+import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
+
+export interface ClaimedDelivery {
+  readonly row: DeliveriesTable;
+  readonly message: MessagesTable;
+}
+
+export interface ClaimOptions {
+  readonly adapter: string;
+  readonly workerId: string;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * Takes up to `limit` due deliveries of one adapter: pending or retrying ones whose time has come,
+ * and active ones whose lease ran out (their worker died). A delivery whose ordering group still
+ * has an earlier unfinished delivery is left alone. PostgreSQL skips rows other workers are taking.
+ */
+export async function claimDue(
+  db: Kysely<CoreDatabase>,
+  dialect: Dialect,
+  options: ClaimOptions & { readonly limit: number },
+): Promise<ClaimedDelivery[]> {
+  const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const result = await sql<DeliveriesTable>`
+    update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
+      leased_by = ${options.workerId}, updated_at = ${options.nowMs}
+    where id in (
+      select d.id from deliveries d
+      where d.adapter = ${options.adapter}
+        and ((d.status in ('pending', 'retrying') and d.next_attempt_at <= ${options.nowMs})
+          or (d.status = 'active' and d.lease_until < ${options.nowMs}))
+        and ${notBlocked()}
+      order by d.next_attempt_at
+      limit ${options.limit}
+      ${lock}
+    )
+    returning *`.execute(db);
+  return withMessages(db, result.rows);
+}
+
+/** Takes one named delivery if it is due (BullMQ hands out ids; the store stays the judge). */
+export async function claimById(
+  db: Kysely<CoreDatabase>,
+  options: ClaimOptions & { readonly deliveryId: string },
+): Promise<ClaimedDelivery | undefined> {
+  const result = await sql<DeliveriesTable>`
+    update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
+      leased_by = ${options.workerId}, updated_at = ${options.nowMs}
+    where id = ${options.deliveryId}
+      and id in (
+        select d.id from deliveries d where d.id = ${options.deliveryId}
+          and ((d.status in ('pending', 'retrying') and d.next_attempt_at <= ${options.nowMs})
+            or (d.status = 'active' and d.lease_until < ${options.nowMs}))
+          and ${notBlocked()}
+      )
+    returning *`.execute(db);
+  return (await withMessages(db, result.rows))[0];
+}
+
+function notBlocked() {
+  return sql`(d.ordering_key is null or not exists (
+    select 1 from deliveries e
+    where e.adapter = d.adapter and e.target = d.target and e.ordering_key = d.ordering_key
+      and e.ordering_position < d.ordering_position
+      and e.status in ('pending', 'retrying', 'active')))`;
+}
+
+async function withMessages(db: Kysely<CoreDatabase>, rows: DeliveriesTable[]): Promise<ClaimedDelivery[]> {
+  if (rows.length === 0) return [];
+  const ids = [...new Set(rows.map((r) => r.message_id))];
+  const messages = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  return rows.flatMap((row) => {
+    const message = byId.get(row.message_id);
+    return message ? [{ row, message }] : [];
+  });
+}
+
+/** The next waiting delivery of an ordering group, to wake once its predecessor is finished. */
+export async function nextInOrderingGroup(
+  db: Kysely<CoreDatabase>,
+  row: Pick<DeliveriesTable, 'adapter' | 'target' | 'ordering_key'>,
+): Promise<{ id: string; next_attempt_at: number | null } | undefined> {
+  if (row.ordering_key === null) return undefined;
+  return db
+    .selectFrom('deliveries')
+    .select(['id', 'next_attempt_at'])
+    .where('adapter', '=', row.adapter)
+    .where('target', '=', row.target)
+    .where('ordering_key', '=', row.ordering_key)
+    .where('status', 'in', ['pending', 'retrying'])
+    .orderBy('ordering_position')
+    .limit(1)
+    .executeTakeFirst();
+}

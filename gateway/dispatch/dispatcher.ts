@@ -1,0 +1,28 @@
+/**
+ * Moves due deliveries to their adapters. Two implementations share `run-attempt.ts`: the embedded
+ * poller (the store is the queue) and BullMQ on Redis (job id = delivery id). In both the store is
+ * the judge of what is due; the queue only says when to look.
+ */
+export interface Dispatcher {
+  start(): Promise<void>;
+  /** These deliveries are due at `dueAt` (epoch ms): after ingest, a retry from the error log, a resend. */
+  wake(deliveries: readonly DueDelivery[]): void;
+  /** Stops taking work, lets attempts in flight finish for up to `graceMs`, then closes. */
+  stop(graceMs: number): Promise<void>;
+  /** The queue is reachable (always for the embedded poller). */
+  healthy(): Promise<boolean>;
+}
+
+export interface DueDelivery {
+  readonly id: string;
+  readonly adapter: string;
+  readonly dueAt: number;
+}
+
+/** Work on a timer, once per cluster: adapters' jobs and the ticks of periodic adapters. */
+export interface PeriodicWork {
+  /** Cluster-wide unique: `<adapter>:<job>`. */
+  readonly name: string;
+  intervalMs(): Promise<number>;
+  run(now: Date, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,166 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Dialect } from '../store/db.ts';
+import type { CoreDatabase } from '../store/schema.ts';
+import type { LoadedAdapter } from '../registry.ts';
+import { claimDue } from './claims.ts';
+import type { Dispatcher, DueDelivery, PeriodicWork } from './dispatcher.ts';
+import type { AttemptRunner } from './run-attempt.ts';
+import { createEmbeddedScheduler } from './embedded-scheduler.ts';
+
+export interface EmbeddedPollerOptions {
+  readonly db: Kysely<CoreDatabase>;
+  readonly dialect: Dialect;
+  readonly adapters: readonly LoadedAdapter[];
+  readonly periodic: readonly PeriodicWork[];
+  readonly runner: AttemptRunner;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly workerId: string;
+  readonly concurrency: number;
+  readonly pollIntervalMs: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * The embedded dispatcher: the store is the queue. Each continuous adapter keeps up to
+ * `concurrency` attempts in flight; it claims more as attempts finish, when ingest wakes it, at the
+ * earliest retry time it knows of, and every `pollIntervalMs` (to find work of other processes and
+ * deliveries whose worker died).
+ */
+export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher {
+  const shutdown = new AbortController();
+  const lanes = new Map(
+    options.adapters.filter((a) => !a.periodic).map((adapter) => [adapter.name, new Lane(adapter, options, shutdown.signal)]),
+  );
+  const scheduler = createEmbeddedScheduler({ ...options, work: options.periodic, signal: shutdown.signal });
+
+  return {
+    async start() {
+      for (const lane of lanes.values()) lane.start();
+      scheduler.start();
+    },
+    wake(deliveries: readonly DueDelivery[]) {
+      const nowMs = options.now().getTime();
+      const earliest = new Map<string, number>();
+      for (const d of deliveries) earliest.set(d.adapter, Math.min(earliest.get(d.adapter) ?? Infinity, d.dueAt));
+      for (const [adapter, at] of earliest) lanes.get(adapter)?.wakeAt(Math.max(at, nowMs));
+    },
+    async stop(graceMs: number) {
+      for (const lane of lanes.values()) lane.stopTaking();
+      await scheduler.stop();
+      const drained = Promise.all([...lanes.values()].map((l) => l.idle()));
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      if ((await Promise.race([drained.then(() => 'done' as const), timer])) === 'timeout') {
+        options.log.warn({ graceMs }, 'shutdown_grace_expired');
+        shutdown.abort();
+        await drained;
+      }
+      await options.runner.flush();
+    },
+    healthy: async () => true,
+  };
+}
+
+class Lane {
+  private inFlight = 0;
+  private claiming = false;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly adapter: LoadedAdapter,
+    private readonly options: EmbeddedPollerOptions,
+    private readonly shutdown: AbortSignal,
+  ) {}
+
+  start(): void {
+    this.pump();
+  }
+
+  stopTaking(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  idle(): Promise<void> {
+    if (this.inFlight === 0 && !this.claiming) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  wakeAt(at: number): void {
+    const delay = at - this.options.now().getTime();
+    if (delay <= 0) this.pump();
+    else this.schedule(delay);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + delayMs;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, delayMs);
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    const free = this.options.concurrency - this.inFlight;
+    if (free <= 0) return;
+    this.claiming = true;
+    this.again = false;
+    claimDue(this.options.db, this.options.dialect, {
+      adapter: this.adapter.name,
+      workerId: this.options.workerId,
+      nowMs: this.options.now().getTime(),
+      leaseMs: this.options.leaseMs,
+      limit: free,
+    })
+      .then((claimed) => {
+        for (const c of claimed) {
+          this.inFlight++;
+          this.options.runner
+            .runOne(this.adapter, c, this.shutdown)
+            .then((result) => {
+              if (result.nextAttemptAt !== null) this.wakeAt(result.nextAttemptAt);
+            })
+            .catch((error: unknown) => this.options.log.error({ err: error, adapter: this.adapter.name }, 'attempt_not_recorded'))
+            .finally(() => {
+              this.inFlight--;
+              this.pump();
+              this.notifyIdle();
+            });
+        }
+        return claimed.length;
+      })
+      .catch((error: unknown) => {
+        this.options.log.error({ err: error, adapter: this.adapter.name }, 'claim_failed');
+        return 0;
+      })
+      .then((count) => {
+        this.claiming = false;
+        // A full claim means more may be waiting; an empty one waits for a wake or the next poll.
+        if (this.again || count === free) setImmediate(() => this.pump());
+        else this.schedule(this.options.pollIntervalMs);
+        this.notifyIdle();
+      });
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight === 0 && !this.claiming) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+}

@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Attempt, Delivery, Evidence, Outcome } from '../adapter-kit/index.ts';
+import { EVIDENCE_EXCERPT } from '../adapter-kit/http.ts';
+import { nextAttemptAt } from '../adapter-kit/retry-policy.ts';
+import { toCanonical } from '../ingest/post-message.ts';
+import { redactJsonText } from '../logging.ts';
+import type { LoadedAdapter } from '../registry.ts';
+import type { AttemptOutcome, AttemptsTable, CoreDatabase, DeliveryStatus, ErrorKind, ErrorLogTable } from '../store/schema.ts';
+import type { ClaimedDelivery } from './claims.ts';
+import type { ErrorLogFile } from './error-log-file.ts';
+import type { Metrics } from '../http/metrics.ts';
+
+export interface AttemptResult {
+  readonly deliveryId: string;
+  readonly status: DeliveryStatus;
+  /** Epoch ms of the next attempt, when the delivery will be tried again. */
+  readonly nextAttemptAt: number | null;
+}
+
+export interface AttemptRunner {
+  /** One attempt of one claimed delivery, recorded before it resolves. Never throws for adapter errors. */
+  runOne(adapter: LoadedAdapter, claimed: ClaimedDelivery, shutdown: AbortSignal): Promise<AttemptResult>;
+  /** One attempt of several deliveries through `deliverBatch` (periodic adapters). */
+  runBatch(adapter: LoadedAdapter, claimed: readonly ClaimedDelivery[], shutdown: AbortSignal): Promise<AttemptResult[]>;
+  /** Waits for every pending record to be committed. */
+  flush(): Promise<void>;
+}
+
+export interface AttemptRunnerDeps {
+  readonly db: Kysely<CoreDatabase>;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly workerId: string;
+  readonly secretNames: readonly string[];
+  readonly errorLogFile: ErrorLogFile;
+  readonly metrics: Metrics;
+  readonly random?: () => number;
+  /** After commit, for every delivery that finished (to wake the next one of its ordering group). */
+  readonly onFinished: (finished: readonly ClaimedDelivery['row'][]) => void;
+}
+
+const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
+
+interface Record_ {
+  readonly claimed: ClaimedDelivery;
+  readonly attempt: AttemptsTable;
+  readonly status: DeliveryStatus;
+  readonly finishedAt: number | null;
+  readonly error: ErrorLogTable | undefined;
+}
+
+/**
+ * The one place where outcomes become state (STYLE.md §4): every attempt leaves an attempt row
+ * with its redacted evidence, the delivery's status and next time, and an error-log entry when the
+ * outcome is permanent, exhausted or a bug — written even when the adapter throws. Records of
+ * concurrent attempts are committed together.
+ */
+export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
+  const random = deps.random ?? Math.random;
+  const writer = createRecordWriter(deps);
+
+  function toDelivery(claimed: ClaimedDelivery): Delivery {
+    const { row, message } = claimed;
+    return {
+      id: row.id,
+      adapter: row.adapter,
+      target: row.target,
+      ...(row.ordering_key !== null ? { orderingKey: row.ordering_key } : {}),
+      sequence: row.sequence,
+      message: toCanonical(message, JSON.parse(message.envelope) as Record<string, unknown>),
+    };
+  }
+
+  function attemptFor(adapter: LoadedAdapter, claimed: ClaimedDelivery, now: Date, shutdown: AbortSignal): Attempt {
+    const timeout = AbortSignal.timeout(adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
+    return {
+      number: claimed.row.attempts + 1,
+      now,
+      signal: AbortSignal.any([shutdown, timeout]),
+      log: deps.log.child({ messageId: claimed.row.message_id, deliveryId: claimed.row.id, adapter: adapter.name }),
+    };
+  }
+
+  async function settle(
+    adapter: LoadedAdapter,
+    claimed: ClaimedDelivery,
+    delivery: Delivery,
+    attempt: Attempt,
+    result: { outcome: Outcome } | { thrown: unknown },
+    durationMs: number,
+  ): Promise<AttemptResult> {
+    const nowMs = attempt.now.getTime();
+    const kind: AttemptOutcome = 'outcome' in result ? result.outcome.kind : 'internal';
+    let status: DeliveryStatus;
+    let next: number | null = null;
+    let errorKind: ErrorKind | undefined;
+    if (kind === 'delivered') status = 'delivered';
+    else if (kind === 'rejected') (status = 'failed'), (errorKind = 'rejected');
+    else if (kind === 'skipped') (status = 'skipped'), (errorKind = 'skipped');
+    else {
+      const policy = (await adapter.instance.retryPolicyFor?.(delivery)) ?? adapter.retryPolicy();
+      const retryAfter = 'outcome' in result && result.outcome.kind === 'transient' ? result.outcome.retryAfterMs : undefined;
+      const at = nextAttemptAt(policy, attempt.number, attempt.now, retryAfter, random);
+      next = at === null ? null : at.getTime();
+      status = at === null ? 'failed' : 'retrying';
+      if (kind === 'internal') errorKind = 'internal';
+      else if (at === null) errorKind = 'exhausted';
+    }
+
+    const described = describe(result, deps.secretNames);
+    const attemptRow: AttemptsTable = {
+      id: randomUUID(),
+      delivery_id: claimed.row.id,
+      number: attempt.number,
+      started_at: nowMs,
+      duration_ms: Math.round(durationMs),
+      outcome: kind,
+      reason: described.reason,
+      code: described.code,
+      request_summary: described.evidence?.request?.summary ?? null,
+      request_body: described.evidence?.request?.body ?? null,
+      response_status: described.evidence?.response?.status?.toString() ?? null,
+      response_body: described.evidence?.response?.body ?? null,
+      next_attempt_at: next,
+    };
+    const error: ErrorLogTable | undefined =
+      errorKind === undefined
+        ? undefined
+        : {
+            id: randomUUID(),
+            delivery_id: claimed.row.id,
+            message_id: claimed.row.message_id,
+            adapter: adapter.name,
+            message_type: claimed.message.type,
+            kind: errorKind,
+            code: described.code,
+            reason: described.reason ?? kind,
+            partner_status: attemptRow.response_status,
+            partner_answer: attemptRow.response_body,
+            attempt_number: attempt.number,
+            created_at: nowMs,
+            resolved_at: null,
+            resolved_note: null,
+            resolved_by: null,
+          };
+
+    if ('thrown' in result) attempt.log.error({ err: result.thrown }, 'delivery_attempt_crashed');
+    else if (errorKind !== undefined) attempt.log.warn({ kind: errorKind, reason: described.reason }, 'delivery_attempt_failed');
+    deps.metrics.attempts.inc({ adapter: adapter.name, outcome: kind });
+    deps.metrics.attemptSeconds.observe({ adapter: adapter.name }, durationMs / 1000);
+
+    const finishedAt = status === 'delivered' || status === 'failed' || status === 'skipped' ? nowMs : null;
+    await writer.write({ claimed, attempt: attemptRow, status, finishedAt, error });
+    return { deliveryId: claimed.row.id, status, nextAttemptAt: next };
+  }
+
+  return {
+    async runOne(adapter, claimed, shutdown) {
+      const delivery = toDelivery(claimed);
+      const attempt = attemptFor(adapter, claimed, deps.now(), shutdown);
+      const started = performance.now();
+      let result: { outcome: Outcome } | { thrown: unknown };
+      try {
+        result = { outcome: await adapter.instance.deliver(delivery, attempt) };
+      } catch (thrown) {
+        result = { thrown };
+      }
+      return settle(adapter, claimed, delivery, attempt, result, performance.now() - started);
+    },
+
+    async runBatch(adapter, claimed, shutdown) {
+      if (claimed.length === 0) return [];
+      const first = claimed[0] as ClaimedDelivery;
+      const deliveries = claimed.map(toDelivery);
+      const attempt = attemptFor(adapter, first, deps.now(), shutdown);
+      const started = performance.now();
+      let results: Array<{ outcome: Outcome } | { thrown: unknown }>;
+      try {
+        const outcomes = adapter.instance.deliverBatch
+          ? await adapter.instance.deliverBatch(deliveries, attempt)
+          : await Promise.all(deliveries.map((d) => adapter.instance.deliver(d, attempt)));
+        if (outcomes.length !== deliveries.length) throw new Error(`deliverBatch returned ${outcomes.length} outcomes for ${deliveries.length} deliveries`);
+        results = outcomes.map((outcome) => ({ outcome }));
+      } catch (thrown) {
+        results = deliveries.map(() => ({ thrown }));
+      }
+      const duration = performance.now() - started;
+      return Promise.all(
+        claimed.map((c, i) =>
+          settle(adapter, c, deliveries[i] as Delivery, { ...attempt, number: c.row.attempts + 1 }, results[i] as { outcome: Outcome }, duration),
+        ),
+      );
+    },
+
+    flush: () => writer.flush(),
+  };
+}
+
+function describe(
+  result: { outcome: Outcome } | { thrown: unknown },
+  secretNames: readonly string[],
+): { reason: string | null; code: string | null; evidence: Evidence | undefined } {
+  if ('thrown' in result) {
+    const error = result.thrown as Error;
+    return { reason: `internal error: ${error?.message ?? String(result.thrown)}`, code: 'internal', evidence: undefined };
+  }
+  const outcome = result.outcome;
+  const evidence = scrub(outcome.evidence, secretNames);
+  switch (outcome.kind) {
+    case 'delivered':
+      return { reason: null, code: null, evidence };
+    case 'transient':
+      return { reason: outcome.reason, code: null, evidence };
+    case 'rejected':
+      return { reason: outcome.reason, code: outcome.code ?? null, evidence };
+    case 'skipped':
+      return { reason: `${outcome.rule}: ${outcome.detail}`, code: outcome.rule, evidence };
+  }
+}
+
+function scrub(evidence: Evidence | undefined, secretNames: readonly string[]): Evidence | undefined {
+  if (!evidence) return undefined;
+  const cut = (text: string | undefined): string | undefined =>
+    text === undefined ? undefined : redactJsonText(text, secretNames).slice(0, EVIDENCE_EXCERPT);
+  const requestBody = cut(evidence.request?.body);
+  const responseBody = cut(evidence.response?.body);
+  return {
+    ...(evidence.request
+      ? { request: { summary: evidence.request.summary.slice(0, 500), ...(requestBody !== undefined ? { body: requestBody } : {}) } }
+      : {}),
+    ...(evidence.response
+      ? {
+          response: {
+            ...(evidence.response.status !== undefined ? { status: evidence.response.status } : {}),
+            ...(responseBody !== undefined ? { body: responseBody } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Group commit for attempt records: concurrent attempts share one transaction. */
+function createRecordWriter(deps: AttemptRunnerDeps) {
+  let queue: Array<{ record: Record_; done: () => void; failed: (e: unknown) => void }> = [];
+  let scheduled = false;
+  let chain: Promise<void> = Promise.resolve();
+
+  const commit = async (): Promise<void> => {
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    try {
+      await deps.db.transaction().execute(async (trx) => {
+        for (const { record } of batch) {
+          const { claimed, status } = record;
+          await trx
+            .updateTable('deliveries')
+            .set({
+              status,
+              attempts: record.attempt.number,
+              next_attempt_at: record.attempt.next_attempt_at,
+              lease_until: null,
+              leased_by: null,
+              last_outcome: record.attempt.outcome,
+              last_reason: record.attempt.reason,
+              last_status: record.attempt.response_status,
+              updated_at: record.attempt.started_at + record.attempt.duration_ms,
+              finished_at: record.finishedAt,
+            })
+            .where('id', '=', claimed.row.id)
+            // A worker whose lease ran out must not overwrite the state written by its successor.
+            .where('leased_by', '=', deps.workerId)
+            .execute();
+        }
+        await trx.insertInto('attempts').values(batch.map((b) => b.record.attempt)).execute();
+        const errors = batch.flatMap((b) => (b.record.error ? [b.record.error] : []));
+        if (errors.length > 0) await trx.insertInto('error_log').values(errors).execute();
+      });
+      for (const b of batch) if (b.record.error) deps.errorLogFile.append(b.record.error);
+      for (const b of batch) b.done();
+      const finished = batch.filter((b) => b.record.finishedAt !== null).map((b) => b.record.claimed.row);
+      if (finished.length > 0) deps.onFinished(finished);
+    } catch (error) {
+      deps.log.error({ err: error, count: batch.length }, 'attempt_records_not_written');
+      for (const b of batch) b.failed(error);
+    }
+  };
+
+  return {
+    write(record: Record_): Promise<void> {
+      return new Promise<void>((done, failed) => {
+        queue.push({ record, done, failed });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => {
+            scheduled = false;
+            chain = chain.then(commit);
+          });
+        }
+      });
+    },
+    async flush(): Promise<void> {
+      while (queue.length > 0 || scheduled) await new Promise((r) => setImmediate(r));
+      await chain;
+    },
+  };
+}

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { OpenAPIBackend, type Context } from 'openapi-backend';
+import type { Logger } from 'pino';
+import type { ApiRequest, ApiResponse, OperationHandlers, Principal, ProblemFieldError } from '../adapter-kit/api.ts';
+import { completeProblem, problemBody, PROBLEM_MEDIA_TYPE } from './problem.ts';
+
+export interface AppDeps {
+  readonly log: Logger;
+  /** The merged OpenAPI document (core + adapters). */
+  readonly document: Record<string, unknown>;
+  readonly handlers: OperationHandlers;
+  readonly verifyBearer: (token: string) => Promise<Principal | null>;
+  readonly maxMessageBytes: number;
+  readonly maxBatchBytes: number;
+  /** Extra non-API routes (health, metrics, portal), registered before the catch-all. */
+  readonly extraRoutes?: (app: FastifyInstance) => void;
+  /** Operations answered with 503 (a `worker` process serves no API). */
+  readonly serving: () => boolean;
+}
+
+/** Operations whose body the canonical validator judges (envelope + data, every pointer at once). */
+const VALIDATED_BY_CANONICAL = new Set(['messages.post', 'messages.postBatch']);
+const JSON_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'];
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Fastify carries HTTP; openapi-backend routes and validates against the OpenAPI documents, which
+ * are the source of truth for paths, parameters and bodies (docs/decisions/0002-fastify-and-openapi-backend.md).
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const api = new OpenAPIBackend({
+    definition: deps.document as never,
+    strict: true,
+    quick: false,
+    validate: (c: Context) => !VALIDATED_BY_CANONICAL.has(c.operation?.operationId ?? ''),
+    ajvOpts: { allErrors: true, strict: false },
+    customizeAjv: (ajv) => {
+      addFormats.default(ajv);
+      return ajv;
+    },
+    coerceTypes: true,
+  });
+  api.register({
+    notFound: () => problemResponse('not-found', 'No route matches this path.'),
+    methodNotAllowed: () => problemResponse('method-not-allowed', 'The route does not take this method.'),
+    validationFail: (c: Context) =>
+      problemResponse('validation-failed', 'The request does not match the API description.', fieldErrors(c)),
+  });
+  for (const [operationId, handler] of Object.entries(deps.handlers)) {
+    api.register(operationId, (c: Context, request: FastifyRequest) => guarded(c, request, handler));
+  }
+  await api.init();
+
+  async function guarded(c: Context, request: FastifyRequest, handler: (r: ApiRequest) => Promise<ApiResponse>): Promise<ApiResponse> {
+    const operation = c.operation as unknown as { security?: unknown[]; 'x-koppel-scope'?: string; requestBody?: { content?: Record<string, unknown> } };
+    if (!deps.serving()) return problemResponse('unavailable', 'This process does not serve the API (KOPPEL_ROLE=worker).');
+    const mediaTypes = Object.keys(operation.requestBody?.content ?? {});
+    if (mediaTypes.length > 0 && request.body !== undefined) {
+      const contentType = String(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (!mediaTypes.includes(contentType)) {
+        return problemResponse('unsupported-media-type', `This route takes ${mediaTypes.join(' or ')}, not "${contentType || 'none'}".`);
+      }
+    }
+    let principal: Principal | undefined;
+    const publicOperation = Array.isArray(operation.security) && operation.security.length === 0;
+    if (!publicOperation) {
+      const header = request.headers.authorization;
+      const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+      if (!match?.[1]) return withChallenge(problemResponse('unauthorized', 'Send an access token from POST /oauth2/token as "Authorization: Bearer <token>".'));
+      principal = (await deps.verifyBearer(match[1])) ?? undefined;
+      if (!principal) return withChallenge(problemResponse('unauthorized', 'The access token is invalid or expired.'));
+      const scope = operation['x-koppel-scope'];
+      if (scope && !principal.scopes.includes(scope) && !principal.scopes.includes('admin')) {
+        return problemResponse('forbidden', `This operation needs the scope "${scope}".`);
+      }
+    }
+    return handler({
+      operationId: c.operation.operationId ?? '',
+      params: (c.request.params ?? {}) as Record<string, string>,
+      query: (c.request.query ?? {}) as Record<string, string | string[] | undefined>,
+      headers: request.headers,
+      body: request.body,
+      ...(request.rawBody ? { rawBody: request.rawBody } : {}),
+      ...(principal ? { principal } : {}),
+    });
+  }
+
+  const app = Fastify({ logger: false, bodyLimit: DEFAULT_BODY_LIMIT });
+  app.decorateRequest('rawBody', undefined);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    if ((body as Buffer).length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch {
+      done(Object.assign(new Error('The body is not valid JSON.'), { statusCode: 400, code: 'KOPPEL_MALFORMED_JSON' }), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (error.code === 'KOPPEL_MALFORMED_JSON') return sendProblem(reply, problemBody('malformed-json', error.message));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problemBody('payload-too-large', 'The body is larger than this route accepts.'));
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendProblem(reply, problemBody('unsupported-media-type', `Unsupported Content-Type "${request.headers['content-type'] ?? ''}".`));
+    }
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+      return sendProblem(reply, problemBody('malformed-json', 'The body is empty or its length is wrong.'));
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, problemBody('validation-failed', error.message, { status: error.statusCode }));
+    }
+    const correlation = randomUUID();
+    deps.log.error({ err: error, correlation, url: request.url }, 'request_failed');
+    return sendProblem(reply, problemBody('internal', `An internal error occurred (correlation id ${correlation}).`));
+  });
+
+  deps.extraRoutes?.(app);
+
+  const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const [path, search] = splitUrl(request.url);
+    const answer = (await api.handleRequest(
+      { method: request.method, path, query: search, headers: request.headers as Record<string, string>, body: request.body },
+      request,
+    )) as ApiResponse;
+    const response = completeProblem(answer);
+    reply.code(response.status);
+    for (const [name, value] of Object.entries(response.headers ?? {})) reply.header(name, value);
+    if (response.body === undefined) return reply.send();
+    if (typeof response.body === 'string' || Buffer.isBuffer(response.body)) return reply.send(response.body);
+    if (!response.headers?.['content-type']) reply.type('application/json');
+    return reply.send(JSON.stringify(response.body));
+  };
+  app.post('/v1/messages', { bodyLimit: deps.maxMessageBytes }, dispatch);
+  app.post('/v1/messages/batch', { bodyLimit: deps.maxBatchBytes }, dispatch);
+  app.all('/*', dispatch);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody: Buffer | undefined;
+  }
+}
+
+function splitUrl(url: string): [string, string] {
+  const index = url.indexOf('?');
+  return index < 0 ? [url, ''] : [url.slice(0, index), url.slice(index + 1)];
+}
+
+function sendProblem(reply: FastifyReply, body: ReturnType<typeof problemBody>): FastifyReply {
+  return reply.code(body.status).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(body));
+}
+
+export function problemResponse(slug: string, detail: string, errors?: readonly ProblemFieldError[]): ApiResponse {
+  const body = problemBody(slug, detail, errors ? { errors } : {});
+  return { status: body.status, headers: { 'content-type': PROBLEM_MEDIA_TYPE }, body };
+}
+
+function withChallenge(response: ApiResponse): ApiResponse {
+  return { ...response, headers: { ...response.headers, 'www-authenticate': 'Bearer realm="koppel"' } };
+}
+
+/** openapi-backend's Ajv errors as `{ pointer, detail }` into the request: `/body/note`, `/query/limit`. */
+function fieldErrors(c: Context): ProblemFieldError[] {
+  return (c.validation.errors ?? []).map((error) => {
+    let pointer = error.instancePath.replace(/^\/requestBody/, '/body');
+    if (pointer === '') pointer = '/body';
+    const params = error.params as Record<string, unknown>;
+    if (error.keyword === 'required' && typeof params.missingProperty === 'string') pointer += `/${params.missingProperty}`;
+    if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+      return { pointer: `${pointer}/${params.additionalProperty}`, detail: 'is not an allowed property' };
+    }
+    if (error.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+      return { pointer, detail: `must be one of ${params.allowedValues.join(', ')}` };
+    }
+    return { pointer, detail: error.message ?? 'is invalid' };
+  });
+}

@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The Prometheus metrics of one process, served at /metrics. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly ingested: Counter<'type'>;
+  readonly attempts: Counter<'adapter' | 'outcome'>;
+  readonly attemptSeconds: Histogram<'adapter'>;
+  readonly queueDepth: Gauge<'adapter' | 'status'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  return {
+    registry,
+    ingested: new Counter({
+      name: 'koppel_messages_ingested_total',
+      help: 'Messages accepted (202), by canonical type',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    attempts: new Counter({
+      name: 'koppel_delivery_attempts_total',
+      help: 'Delivery attempts by adapter and outcome (delivered, transient, rejected, skipped, internal)',
+      labelNames: ['adapter', 'outcome'],
+      registers: [registry],
+    }),
+    attemptSeconds: new Histogram({
+      name: 'koppel_delivery_attempt_duration_seconds',
+      help: 'Duration of one delivery attempt',
+      labelNames: ['adapter'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'koppel_deliveries',
+      help: 'Deliveries not yet finished, by adapter and status (read from the store at scrape time)',
+      labelNames: ['adapter', 'status'],
+      registers: [registry],
+    }),
+  };
+}

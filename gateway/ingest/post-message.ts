@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { CanonicalMessage, DeliveryTarget } from '../adapter-kit/index.ts';
+import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
+import type { LoadedAdapter } from '../registry.ts';
+import type { CanonicalValidator, FieldError } from './canonical-validator.ts';
+
+export interface PlannedDelivery {
+  readonly id: string;
+  readonly adapter: string;
+  readonly target: string;
+  readonly label: string | null;
+  readonly status: 'pending';
+  readonly dueAt: number;
+}
+
+export type IngestResult =
+  | { readonly ok: true; readonly id: string; readonly duplicate: boolean; readonly deliveries: readonly PlannedDelivery[] }
+  | { readonly ok: false; readonly status: 400 | 422; readonly errors: readonly FieldError[] };
+
+export interface Ingest {
+  post(event: unknown): Promise<IngestResult>;
+  postMany(events: readonly unknown[]): Promise<IngestResult[]>;
+  /** Resolves when every accepted message so far is committed. */
+  flush(): Promise<void>;
+}
+
+export interface IngestDeps {
+  readonly db: Kysely<CoreDatabase>;
+  readonly validator: CanonicalValidator;
+  readonly adapters: () => readonly LoadedAdapter[];
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** Called after commit with the deliveries that became due, so the dispatcher can start at once. */
+  readonly onCommitted: (deliveries: readonly PlannedDelivery[]) => void;
+}
+
+interface Pending {
+  readonly event: Record<string, unknown> & { id: string; source: string; type: string };
+  resolve(result: IngestResult): void;
+  reject(error: unknown): void;
+}
+
+/** Messages per transaction; beyond it the next group starts at once. */
+const GROUP_LIMIT = 1000;
+// SQLite allows 32766 bound parameters per statement; deliveries have 19 columns.
+const ROWS_PER_INSERT = 500;
+
+/**
+ * Validates, then stores each message with its planned deliveries. Concurrent posts are committed
+ * together in one transaction (group commit): the 202 of every one of them is sent only after that
+ * commit, so a 202 always means "stored", while the cost of a durable commit is shared.
+ */
+export function createIngest(deps: IngestDeps): Ingest {
+  let queue: Pending[] = [];
+  let scheduled = false;
+  let running: Promise<void> = Promise.resolve();
+
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      running = running.then(drain);
+    });
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const group = queue.slice(0, GROUP_LIMIT);
+      queue = queue.slice(group.length);
+      try {
+        const { results, planned } = await commitGroup(deps, group.map((p) => p.event));
+        group.forEach((p, i) => p.resolve(results[i] as IngestResult));
+        if (planned.length > 0) deps.onCommitted(planned);
+      } catch (error) {
+        deps.log.error({ err: error, count: group.length }, 'ingest_commit_failed');
+        for (const p of group) p.reject(error);
+      }
+    }
+  };
+
+  const enqueue = (event: unknown): Promise<IngestResult> => {
+    const verdict = deps.validator.validate(event);
+    if (!verdict.ok) return Promise.resolve({ ok: false, status: verdict.status, errors: verdict.errors });
+    return new Promise<IngestResult>((resolve, reject) => {
+      queue.push({ event: event as Pending['event'], resolve, reject });
+      schedule();
+    });
+  };
+
+  return {
+    post: enqueue,
+    postMany: (events) => Promise.all(events.map(enqueue)),
+    flush: async () => {
+      while (queue.length > 0 || scheduled) await new Promise((r) => setImmediate(r));
+      await running;
+    },
+  };
+}
+
+async function commitGroup(
+  deps: IngestDeps,
+  events: readonly Pending['event'][],
+): Promise<{ results: IngestResult[]; planned: PlannedDelivery[] }> {
+  const now = deps.now();
+  const nowMs = now.getTime();
+  return deps.db.transaction().execute(async (trx) => {
+    const results: IngestResult[] = new Array(events.length);
+    const fresh: Array<{ index: number; row: MessagesTable; message: CanonicalMessage }> = [];
+    const inGroup = new Map<string, number>();
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index] as Pending['event'];
+      const key = `${event.source}\u0000${event.id}`;
+      const earlier = inGroup.get(key);
+      if (earlier !== undefined) {
+        results[index] = { ok: true, id: (fresh[earlier] as (typeof fresh)[number]).row.id, duplicate: true, deliveries: [] };
+        continue;
+      }
+      const id = randomUUID();
+      const row: MessagesTable = {
+        id,
+        source: event.source,
+        event_id: event.id,
+        type: event.type,
+        subject: typeof event.subject === 'string' ? event.subject : null,
+        event_time: typeof event.time === 'string' ? event.time : null,
+        received_at: nowMs,
+        envelope: JSON.stringify(event),
+      };
+      inGroup.set(key, fresh.length);
+      fresh.push({ index, row, message: toCanonical(row, event) });
+    }
+
+    await findDuplicates(trx, fresh, results);
+    const candidates = fresh.filter((f) => results[f.index] === undefined);
+    const inserted = new Set<string>();
+    for (let i = 0; i < candidates.length; i += ROWS_PER_INSERT) {
+      // Another process may have stored the same (source, id) since findDuplicates: that row wins.
+      const rows = await trx
+        .insertInto('messages')
+        .values(candidates.slice(i, i + ROWS_PER_INSERT).map((f) => f.row))
+        .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+        .returning('id')
+        .execute();
+      for (const r of rows) inserted.add(r.id);
+    }
+    const raced = candidates.filter((f) => !inserted.has(f.row.id));
+    if (raced.length > 0) await findDuplicates(trx, raced, results);
+    const stored = candidates.filter((f) => inserted.has(f.row.id));
+
+    const rows: DeliveriesTable[] = [];
+    const planned: PlannedDelivery[] = [];
+    const sequences = new SequenceAllocator(trx);
+    for (const f of stored) {
+      const mine: PlannedDelivery[] = [];
+      for (const adapter of deps.adapters()) {
+        if (!adapter.accepts.has(f.row.type)) continue;
+        const targets = await adapter.instance.plan(f.message, { db: trx });
+        for (const target of uniqueTargets(targets)) {
+          const row = deliveryRow(f.row.id, adapter.name, target, nowMs, await sequences.next(adapter.name, target));
+          rows.push(row);
+          const plannedDelivery: PlannedDelivery = {
+            id: row.id,
+            adapter: row.adapter,
+            target: row.target,
+            label: row.target_label,
+            status: 'pending',
+            dueAt: nowMs,
+          };
+          mine.push(plannedDelivery);
+          if (!adapter.periodic) planned.push(plannedDelivery);
+        }
+      }
+      results[f.index] = { ok: true, id: f.row.id, duplicate: false, deliveries: mine };
+    }
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      await trx.insertInto('deliveries').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+    }
+    return { results, planned };
+  });
+}
+
+/** Marks results of messages whose (source, id) was stored before, answering with the first message. */
+async function findDuplicates(
+  trx: Kysely<CoreDatabase>,
+  fresh: ReadonlyArray<{ index: number; row: MessagesTable }>,
+  results: IngestResult[],
+): Promise<void> {
+  for (let i = 0; i < fresh.length; i += ROWS_PER_INSERT) {
+    const slice = fresh.slice(i, i + ROWS_PER_INSERT);
+    const existing = await trx
+      .selectFrom('messages')
+      .select(['id', 'source', 'event_id'])
+      .where('event_id', 'in', slice.map((f) => f.row.event_id))
+      .execute();
+    if (existing.length === 0) continue;
+    const known = new Map(existing.map((e) => [`${e.source}\u0000${e.event_id}`, e.id]));
+    for (const f of slice) {
+      const id = known.get(`${f.row.source}\u0000${f.row.event_id}`);
+      if (id !== undefined) results[f.index] = { ok: true, id, duplicate: true, deliveries: [] };
+    }
+  }
+}
+
+function uniqueTargets(targets: readonly DeliveryTarget[]): DeliveryTarget[] {
+  const seen = new Set<string>();
+  return targets.filter((t) => (seen.has(t.target) ? false : (seen.add(t.target), true)));
+}
+
+function deliveryRow(
+  messageId: string,
+  adapter: string,
+  target: DeliveryTarget,
+  nowMs: number,
+  sequence: number,
+): DeliveriesTable {
+  return {
+    id: randomUUID(),
+    message_id: messageId,
+    adapter,
+    target: target.target,
+    target_label: target.label ?? null,
+    ordering_key: target.orderingKey ?? null,
+    ordering_position: target.orderingPosition ?? new Date(nowMs).toISOString(),
+    sequence,
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: nowMs,
+    lease_until: null,
+    leased_by: null,
+    last_outcome: null,
+    last_reason: null,
+    last_status: null,
+    created_at: nowMs,
+    updated_at: nowMs,
+    finished_at: null,
+  };
+}
+
+/**
+ * Numbers deliveries per (adapter, target, orderingKey). Within one process the group commit
+ * serialises ingest, so reading the maximum once per group and counting on is exact; two API
+ * processes on one PostgreSQL can hand out the same number at the same instant (README: scaling).
+ */
+class SequenceAllocator {
+  private readonly last = new Map<string, number>();
+  constructor(private readonly trx: Kysely<CoreDatabase>) {}
+
+  async next(adapter: string, target: DeliveryTarget): Promise<number> {
+    if (target.orderingKey === undefined) return 1;
+    const key = `${adapter}\u0000${target.target}\u0000${target.orderingKey}`;
+    let last = this.last.get(key);
+    if (last === undefined) {
+      const row = await this.trx
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.max('sequence').as('max'))
+        .where('adapter', '=', adapter)
+        .where('target', '=', target.target)
+        .where('ordering_key', '=', target.orderingKey)
+        .executeTakeFirst();
+      last = Number(row?.max ?? 0);
+    }
+    this.last.set(key, last + 1);
+    return last + 1;
+  }
+}
+
+export function toCanonical(row: MessagesTable, envelope: Record<string, unknown>): CanonicalMessage {
+  return {
+    id: row.id,
+    type: row.type,
+    source: row.source,
+    eventId: row.event_id,
+    ...(row.subject !== null ? { subject: row.subject } : {}),
+    ...(row.event_time !== null ? { time: row.event_time } : {}),
+    receivedAt: new Date(Number(row.received_at)),
+    data: envelope.data,
+    envelope,
+  };
+}
