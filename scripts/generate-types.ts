@@ -30,7 +30,10 @@ function sources(): Source[] {
     return readdirSync(join(ROOT, folder))
       .filter((name) => name.endsWith('.schema.json'))
       .sort()
-      .map((name) => ({ schema: `${folder}/${name}`, output: `${outFolder}/${name.replace(/\.schema\.json$/, '.d.ts')}` }));
+      .map((name) => ({
+        schema: `${folder}/${name}`,
+        output: `${outFolder}/${name.replace(/\.schema\.json$/, '.d.ts')}`,
+      }));
   };
   return [
     ...list('schemas/canonical', OUT),
@@ -45,8 +48,13 @@ export async function generateTypes(): Promise<Map<string, string>> {
   const exported = new Map<string, string>();
   const byType: string[] = [];
   for (const source of sources()) {
-    const schema = JSON.parse(readFileSync(join(ROOT, source.schema), 'utf8')) as { $id?: string; title?: string; 'x-koppel-type'?: string };
-    if (schema.title === undefined) throw new Error(`${source.schema}: a title is required (it names the type)`);
+    const schema = JSON.parse(readFileSync(join(ROOT, source.schema), 'utf8')) as {
+      $id?: string;
+      title?: string;
+      'x-koppel-type'?: string;
+    };
+    if (schema.title === undefined)
+      throw new Error(`${source.schema}: a title is required (it names the type)`);
     const rootName = typeName(schema.title);
     const code = await compileFromFile(join(ROOT, source.schema), {
       // Named here rather than left to the library, so the index knows the root type's name.
@@ -68,7 +76,10 @@ export async function generateTypes(): Promise<Map<string, string>> {
     // A declaration file is imported by its `.js` name under NodeNext resolution.
     const from = `./${relative(OUT, source.output).replace(/\.d\.ts$/, '.js')}`;
     const previous = exported.get(rootName);
-    if (previous !== undefined) throw new Error(`${source.schema}: type name ${rootName} is also generated from ${previous}; give the schema another title`);
+    if (previous !== undefined)
+      throw new Error(
+        `${source.schema}: type name ${rootName} is also generated from ${previous}; give the schema another title`,
+      );
     exported.set(rootName, from);
 
     const cloudEventsType = schema['x-koppel-type'];

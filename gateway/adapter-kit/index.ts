@@ -38,6 +38,7 @@ export type { GuardedHttp, HttpResponse, HttpRequest } from './http.ts';
 export { classifyHttp } from './http.ts';
 export type { ApiRequest, ApiResponse, OperationHandler, OperationHandlers, Principal } from './api.ts';
 export { problem, ok } from './api.ts';
+export { isValidBsn, isValidRsin } from './bsn.ts';
 
 /** A canonical message as adapters see it: the accepted CloudEvent plus Koppel's id. */
 export interface CanonicalMessage {

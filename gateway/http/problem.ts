@@ -50,6 +50,7 @@ export function problemBody(
 
 /** Completes a handler's `problem(slug, …)` answer (see adapter-kit/api.ts) into the full body. */
 export function completeProblem(response: ApiResponse): ApiResponse {
+  if (response.headers?.['content-type'] !== PROBLEM_MEDIA_TYPE) return response;
   const body = response.body as { type?: unknown; detail?: unknown; errors?: ProblemFieldError[] } | undefined;
   if (typeof body?.type !== 'string' || body.type.startsWith('urn:')) return response;
   return {

@@ -25,7 +25,10 @@ export interface CanonicalValidator {
   readonly types: readonly string[];
   /** Envelope and data; pointers are relative to the event: `/source`, `/data/zaak/initiator/bsn`. 422 only when the envelope is valid but `type` is unknown. */
   validate(event: unknown): Verdict;
-  /** The schema document of a type (for GET /v1/schemas/{type}), or undefined. */
+  /**
+   * The schema document of a type (for GET /v1/schemas/{type}), or undefined; `envelope` gives the
+   * envelope schema (no type can be called that: types contain a dot). Frozen.
+   */
   schemaOf(type: string): object | undefined;
   /** The JSON pointer of the employer id in events of this type (`x-koppel-employer`), if any. */
   employerPointer(type: string): string | undefined;
@@ -70,13 +73,15 @@ export function createCanonicalValidator(schemasDir: string = DEFAULT_DIR): Cano
   for (const relative of schemaFiles(schemasDir)) {
     const document = JSON.parse(readFileSync(join(schemasDir, relative), 'utf8')) as SchemaDocument;
     if (document.$id !== ID_BASE + relative) {
-      throw new Error(`schemas/canonical/${relative}: $id must be ${ID_BASE + relative}, is ${String(document.$id)}`);
+      throw new Error(
+        `schemas/canonical/${relative}: $id must be ${ID_BASE + relative}, is ${String(document.$id)}`,
+      );
     }
     ajv.addSchema(document as object);
     documents.set(relative, document);
   }
 
-  const envelope = documents.get(ENVELOPE_FILE);
+  const envelope: object | undefined = documents.get(ENVELOPE_FILE);
   if (envelope === undefined) throw new Error(`schemas/canonical/${ENVELOPE_FILE} is missing`);
   const validateEnvelope = ajv.getSchema(ID_BASE + ENVELOPE_FILE) as ValidateFunction;
 
@@ -108,7 +113,16 @@ export function createCanonicalValidator(schemasDir: string = DEFAULT_DIR): Cano
         const { type, data } = event as { type: string; data: unknown };
         const entry = byType.get(type);
         if (entry === undefined) {
-          return { ok: false, status: 422, errors: [{ pointer: '/type', detail: `must be a known message type; '${type}' is not (see GET /v1/schemas)` }] };
+          return {
+            ok: false,
+            status: 422,
+            errors: [
+              {
+                pointer: '/type',
+                detail: `must be a known message type; '${type}' is not (see GET /v1/schemas)`,
+              },
+            ],
+          };
         }
         if (entry.validate(data)) return entry.accepted;
         return { ok: false, status: 400, errors: fieldErrors(entry.validate.errors, '/data', []) };
@@ -118,11 +132,12 @@ export function createCanonicalValidator(schemasDir: string = DEFAULT_DIR): Cano
       if (isObject(event)) {
         const { type, data } = event as { type?: unknown; data?: unknown };
         const entry = typeof type === 'string' ? byType.get(type) : undefined;
-        if (entry !== undefined && isObject(data) && !entry.validate(data)) fieldErrors(entry.validate.errors, '/data', errors);
+        if (entry !== undefined && isObject(data) && !entry.validate(data))
+          fieldErrors(entry.validate.errors, '/data', errors);
       }
       return { ok: false, status: 400, errors };
     },
-    schemaOf: (type) => byType.get(type)?.schema,
+    schemaOf: (type) => (type === 'envelope' ? envelope : byType.get(type)?.schema),
     employerPointer: (type) => byType.get(type)?.employerPointer,
   };
 }
@@ -130,11 +145,17 @@ export function createCanonicalValidator(schemasDir: string = DEFAULT_DIR): Cano
 function schemaFiles(dir: string): string[] {
   const isSchema = (name: string): boolean => name.endsWith('.schema.json');
   const top = readdirSync(dir).filter(isSchema);
-  const defs = readdirSync(join(dir, 'defs')).filter(isSchema).map((name) => `defs/${name}`);
+  const defs = readdirSync(join(dir, 'defs'))
+    .filter(isSchema)
+    .map((name) => `defs/${name}`);
   return [...defs, ...top].sort();
 }
 
-function fieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix: string, out: FieldError[]): FieldError[] {
+function fieldErrors(
+  errors: readonly ErrorObject[] | null | undefined,
+  prefix: string,
+  out: FieldError[],
+): FieldError[] {
   if (!errors) return out;
   const suppressed = collapsedBranches(errors);
   for (const error of errors) {
@@ -149,7 +170,10 @@ function fieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix: 
 function collapsedBranches(errors: readonly ErrorObject[]): ErrorObject[] | undefined {
   let found: ErrorObject[] | undefined;
   for (const error of errors) {
-    if (customDetail(error) !== undefined && (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'not')) {
+    if (
+      customDetail(error) !== undefined &&
+      (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'not')
+    ) {
       (found ??= []).push(error);
     }
   }
@@ -157,7 +181,11 @@ function collapsedBranches(errors: readonly ErrorObject[]): ErrorObject[] | unde
 }
 
 function isInside(error: ErrorObject, branch: ErrorObject): boolean {
-  return error !== branch && error.schemaPath.startsWith(`${branch.schemaPath}/`) && error.instancePath.startsWith(branch.instancePath);
+  return (
+    error !== branch &&
+    error.schemaPath.startsWith(`${branch.schemaPath}/`) &&
+    error.instancePath.startsWith(branch.instancePath)
+  );
 }
 
 /**
@@ -165,7 +193,9 @@ function isInside(error: ErrorObject, branch: ErrorObject): boolean {
  * A list, not a keyword-keyed object: json-schema-to-typescript would take `{ "anyOf": "…" }` for a schema.
  */
 function customDetail(error: ErrorObject): string | undefined {
-  const messages = (error.parentSchema as { 'x-koppel-errors'?: readonly CustomError[] } | undefined)?.['x-koppel-errors'];
+  const messages = (error.parentSchema as { 'x-koppel-errors'?: readonly CustomError[] } | undefined)?.[
+    'x-koppel-errors'
+  ];
   return messages?.find((message) => message.keyword === error.keyword)?.detail;
 }
 
@@ -181,26 +211,45 @@ function fieldError(error: ErrorObject, prefix: string): FieldError {
   if (custom !== undefined) return { pointer: at, detail: custom };
   switch (error.keyword) {
     case 'required':
-      return { pointer: child(at, String(params.missingProperty)), detail: `must have required property '${String(params.missingProperty)}'` };
+      return {
+        pointer: child(at, String(params.missingProperty)),
+        detail: `must have required property '${String(params.missingProperty)}'`,
+      };
     case 'additionalProperties':
-      return { pointer: child(at, String(params.additionalProperty)), detail: `must NOT have additional property '${String(params.additionalProperty)}'` };
+      return {
+        pointer: child(at, String(params.additionalProperty)),
+        detail: `must NOT have additional property '${String(params.additionalProperty)}'`,
+      };
     case 'format':
-      return { pointer: at, detail: FORMAT_DETAILS[String(params.format)] ?? `must match format "${String(params.format)}"` };
+      return {
+        pointer: at,
+        detail: FORMAT_DETAILS[String(params.format)] ?? `must match format "${String(params.format)}"`,
+      };
     case 'type':
       return { pointer: at, detail: `must be ${typeList(String(params.type))}` };
     case 'const':
       return { pointer: at, detail: `must be ${JSON.stringify(params.allowedValue)}` };
     case 'enum':
-      return { pointer: at, detail: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return {
+        pointer: at,
+        detail: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     case 'discriminator': {
       const tag = String(params.tag);
-      if (params.tagValue === undefined) return { pointer: child(at, tag), detail: `must have required property '${tag}'` };
+      if (params.tagValue === undefined)
+        return { pointer: child(at, tag), detail: `must have required property '${tag}'` };
       if (params.error === 'tag') return { pointer: child(at, tag), detail: 'must be a string' };
-      return { pointer: child(at, tag), detail: `must be one of the allowed values; ${JSON.stringify(params.tagValue)} is not` };
+      return {
+        pointer: child(at, tag),
+        detail: `must be one of the allowed values; ${JSON.stringify(params.tagValue)} is not`,
+      };
     }
     default:
       if (error.propertyName !== undefined) {
-        return { pointer: child(at, error.propertyName), detail: `property name ${error.message ?? 'is invalid'}` };
+        return {
+          pointer: child(at, error.propertyName),
+          detail: `property name ${error.message ?? 'is invalid'}`,
+        };
       }
       return { pointer: at, detail: error.message ?? `fails "${error.keyword}"` };
   }
@@ -228,7 +277,9 @@ const ARTICLES: Readonly<Record<string, string>> = {
 
 function typeList(types: string): string {
   const words = types.split(',').map((t) => ARTICLES[t] ?? t);
-  return words.length === 1 ? (words[0] as string) : `${words.slice(0, -1).join(', ')} or ${words.at(-1) as string}`;
+  return words.length === 1
+    ? (words[0] as string)
+    : `${words.slice(0, -1).join(', ')} or ${words.at(-1) as string}`;
 }
 
 function child(pointer: string, name: string): string {
