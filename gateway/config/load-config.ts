@@ -98,6 +98,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }
     }
   }
+  if (picked.DATABASE_URL !== undefined && picked.KOPPEL_SECRET_KEY === undefined) {
+    // Each machine would otherwise make its own key file, and secrets sealed on one could not be opened on another.
+    problems.push('KOPPEL_SECRET_KEY is required with DATABASE_URL (generate one with: openssl rand -base64 32)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = resolve(picked.KOPPEL_DATA_DIR as string);
