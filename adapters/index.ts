@@ -4,5 +4,7 @@
  * that names are unique and that each has its settings schema and README section.
  */
 import type { AdapterDefinition } from '../gateway/adapter-kit/index.ts';
+import { smtpAdapter } from './smtp/index.ts';
+import { webhooks } from './webhooks/index.ts';
 
-export const adapters: readonly AdapterDefinition<any>[] = [];
+export const adapters: readonly AdapterDefinition<any>[] = [smtpAdapter, webhooks];

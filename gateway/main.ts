@@ -27,6 +27,7 @@ import { createLogger, writeOnlyPropertyNames } from './logging.ts';
 import { coreOperations } from './management/core-operations.ts';
 import { replayDeliveries } from './management/replay.ts';
 import { mergedOpenApiDocument } from './openapi-document.ts';
+import { registerPortal } from './portal/serve.ts';
 import type { LoadedAdapter } from './registry.ts';
 import { createSecretBox, loadOrCreateSecretKey } from './security/secrets.ts';
 import { createOutboundGuard } from './security/outbound-url-guard.ts';
@@ -119,6 +120,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       dialect: store.dialect,
       secrets: box,
       now,
+      employerPointer: (type) => validator.employerPointer(type),
+      publicUrl: config.publicUrl,
       post: async (message: CanonicalMessageInput) => {
         const result = await ingest.post(message);
         if (!result.ok) throw new Error(`message refused: ${result.errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
@@ -305,13 +308,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxMessageBytes: config.maxMessageBytes,
     maxBatchBytes: config.maxBatchBytes,
     serving: () => config.role !== 'worker',
-    extraRoutes: (fastify) =>
+    extraRoutes: (fastify) => {
       registerOperationalRoutes(fastify, {
         store,
         metrics,
         dispatcherHealthy: () => dispatcher?.healthy() ?? Promise.resolve(true),
         adapters: () => loaded,
-      }),
+      });
+      registerPortal(fastify);
+    },
   });
 
   const overrideTimer = setInterval(() => {

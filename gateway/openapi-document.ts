@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
 export const OPENAPI_DIR = new URL('../schemas/openapi/', import.meta.url).pathname;
 
 type Document = {
@@ -40,6 +42,10 @@ export function mergedOpenApiDocument(adapterNames: readonly string[]): Document
     for (const [path, item] of Object.entries(document.paths ?? {})) {
       const existing = merged.paths[path] ?? {};
       for (const [method, operation] of Object.entries(item)) {
+        if (!HTTP_METHODS.has(method)) {
+          existing[method] = operation;
+          continue;
+        }
         if (existing[method] !== undefined) throw new Error(`${file}: ${method.toUpperCase()} ${path} is defined twice`);
         // A document's default security applies to its own operations only.
         const withSecurity =

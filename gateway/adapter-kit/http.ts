@@ -6,11 +6,13 @@ import { delivered, rejected, skipped, transient } from './outcome.ts';
 /** Outbound HTTP for adapters: the URL guard, a timeout, keep-alive, and no redirects. */
 export interface GuardedHttp {
   send(request: HttpRequest): Promise<HttpResponse | HttpFailure>;
+  /** The guard's verdict on a URL before any connection: `null` when it may be tried, else the reason. */
+  checkUrl(url: string): string | null;
   close(): Promise<void>;
 }
 
 export interface HttpRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
   readonly url: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string | Buffer;
@@ -75,7 +77,7 @@ export function createGuardedHttp(guard: OutboundGuard, defaultTimeoutMs = 15_00
     }
   }
 
-  return { send, close: () => agent.close() };
+  return { send, checkUrl: (url) => guard.checkUrl(url), close: () => agent.close() };
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {

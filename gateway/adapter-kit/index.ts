@@ -31,12 +31,12 @@ import type { RetryPolicy } from './retry-policy.ts';
 import type { GuardedHttp } from './http.ts';
 
 export type { Outcome, Evidence } from './outcome.ts';
-export { delivered, transient, rejected, skipped } from './outcome.ts';
+export { delivered, transient, deferred, rejected, skipped } from './outcome.ts';
 export type { RetryPolicy } from './retry-policy.ts';
 export { hours, minutes, seconds } from './retry-policy.ts';
 export type { GuardedHttp, HttpResponse, HttpRequest } from './http.ts';
 export { classifyHttp } from './http.ts';
-export type { ApiRequest, ApiResponse, OperationHandler, OperationHandlers, Principal } from './api.ts';
+export type { ApiRequest, ApiResponse, OperationHandler, OperationHandlers, Principal, ProblemFieldError } from './api.ts';
 export { problem, ok } from './api.ts';
 export { isValidBsn, isValidRsin } from './bsn.ts';
 
@@ -72,9 +72,15 @@ export interface DeliveryTarget {
    * Deliveries of one adapter and target that share an `orderingKey` are attempted strictly in
    * `orderingPosition` order: a delivery is not claimed while an earlier one with the same key is
    * still pending, retrying or in flight (Lopende Zaken: statuses of one zaak in date order).
-   * The core also numbers deliveries per (adapter, target, orderingKey) in `Delivery.sequence`.
+   * Holding back is strict: one failing delivery delays the later ones of its key until it ends.
    */
   readonly orderingKey?: string;
+  /**
+   * The core numbers deliveries per (adapter, target, sequenceKey) in `Delivery.sequence`, without
+   * holding any back, so that a receiver can put events of one subject back in order (webhooks).
+   * Defaults to `orderingKey`.
+   */
+  readonly sequenceKey?: string;
   /** Sortable string (ISO 8601 timestamps sort correctly). Defaults to the ingest time. */
   readonly orderingPosition?: string;
 }
@@ -86,7 +92,7 @@ export interface Delivery {
   readonly adapter: string;
   readonly target: string;
   readonly orderingKey?: string;
-  /** 1-based number of this delivery among its (adapter, target, orderingKey); for receivers' ordering. */
+  /** 1-based number of this delivery among its (adapter, target, sequenceKey); for receivers' ordering. */
   readonly sequence: number;
   readonly message: CanonicalMessage;
 }
@@ -206,6 +212,10 @@ export interface AdapterContext<S> {
   readonly runtimeSettings: RuntimeSettings;
   /** The clock for code outside an attempt (management handlers, jobs). Tests inject it. */
   now(): Date;
+  /** The JSON pointer of the employer id in messages of a canonical type (`x-koppel-employer`), if it has one. */
+  employerPointer(type: string): string | undefined;
+  /** KOPPEL_PUBLIC_URL: how partners reach Koppel (WebSub Link headers, links in mails). */
+  readonly publicUrl: string;
 }
 
 export interface SecretBox {

@@ -2,7 +2,9 @@
  * What one attempt ended in. The kind says who decided and what happens next:
  * - `delivered`: the partner took it. Final.
  * - `transient`: nobody decided yet (network, overload, partner briefly down). Retried per the
- *   adapter's policy; `retryAfterMs` (from Retry-After or a sending-limit window) is honoured.
+ *   adapter's policy; `retryAfterMs` (from Retry-After) is honoured within the policy's bounds.
+ *   A `deferred` transient is not a failure but a wait that Koppel itself imposes (a sending limit):
+ *   the next attempt is exactly `retryAfterMs` later and the policy's count of tries is not used up.
  * - `rejected`: the partner said no. No retry; an error-log entry with the partner's answer.
  *   An admin may retry it from the error log after fixing the cause.
  * - `skipped`: a Koppel rule, permanent on our side (no MijnOverheid reachability, recipient
@@ -20,6 +22,7 @@ export type Outcome =
       readonly kind: 'transient';
       readonly reason: string;
       readonly retryAfterMs?: number;
+      readonly deferred?: boolean;
       readonly evidence?: Evidence;
     }
   | { readonly kind: 'rejected'; readonly reason: string; readonly code?: string; readonly evidence: Evidence }
@@ -38,6 +41,11 @@ export function transient(reason: string, evidence?: Evidence, retryAfterMs?: nu
     ...(evidence === undefined ? {} : { evidence }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
+}
+
+/** Wait until `retryAfterMs` from now without counting a failed try (our own sending limit, a closed window). */
+export function deferred(reason: string, retryAfterMs: number, evidence?: Evidence): Outcome {
+  return { kind: 'transient', reason, retryAfterMs, deferred: true, ...(evidence === undefined ? {} : { evidence }) };
 }
 
 export function rejected(reason: string, evidence: Evidence = {}, code?: string): Outcome {

@@ -47,6 +47,7 @@ interface Record_ {
   readonly claimed: ClaimedDelivery;
   readonly attempt: AttemptsTable;
   readonly status: DeliveryStatus;
+  readonly failures: number;
   readonly finishedAt: number | null;
   readonly error: ErrorLogTable | undefined;
 }
@@ -96,13 +97,19 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     let status: DeliveryStatus;
     let next: number | null = null;
     let errorKind: ErrorKind | undefined;
-    if (kind === 'delivered') status = 'delivered';
+    let failures = claimed.row.failures;
+    const outcome = 'outcome' in result ? result.outcome : undefined;
+    if (outcome?.kind === 'transient' && outcome.deferred && outcome.retryAfterMs !== undefined) {
+      status = 'retrying';
+      next = nowMs + Math.max(0, outcome.retryAfterMs);
+    } else if (kind === 'delivered') status = 'delivered';
     else if (kind === 'rejected') (status = 'failed'), (errorKind = 'rejected');
     else if (kind === 'skipped') (status = 'skipped'), (errorKind = 'skipped');
     else {
       const policy = (await adapter.instance.retryPolicyFor?.(delivery)) ?? adapter.retryPolicy();
       const retryAfter = 'outcome' in result && result.outcome.kind === 'transient' ? result.outcome.retryAfterMs : undefined;
-      const at = nextAttemptAt(policy, attempt.number, attempt.now, retryAfter, random);
+      failures += 1;
+      const at = nextAttemptAt(policy, failures, attempt.now, retryAfter, random);
       next = at === null ? null : at.getTime();
       status = at === null ? 'failed' : 'retrying';
       if (kind === 'internal') errorKind = 'internal';
@@ -152,7 +159,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     deps.metrics.attemptSeconds.observe({ adapter: adapter.name }, durationMs / 1000);
 
     const finishedAt = status === 'delivered' || status === 'failed' || status === 'skipped' ? nowMs : null;
-    await writer.write({ claimed, attempt: attemptRow, status, finishedAt, error });
+    await writer.write({ claimed, attempt: attemptRow, status, failures, finishedAt, error });
     return { deliveryId: claimed.row.id, status, nextAttemptAt: next };
   }
 
@@ -260,6 +267,7 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
             .set({
               status,
               attempts: record.attempt.number,
+              failures: record.failures,
               next_attempt_at: record.attempt.next_attempt_at,
               lease_until: null,
               leased_by: null,

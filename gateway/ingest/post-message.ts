@@ -110,12 +110,13 @@ async function commitGroup(
     const results: IngestResult[] = new Array(events.length);
     const fresh: Array<{ index: number; row: MessagesTable; message: CanonicalMessage }> = [];
     const inGroup = new Map<string, number>();
+    const repeats: Array<{ index: number; earlier: number }> = [];
     for (let index = 0; index < events.length; index++) {
       const event = events[index] as Pending['event'];
       const key = `${event.source}\u0000${event.id}`;
       const earlier = inGroup.get(key);
       if (earlier !== undefined) {
-        results[index] = { ok: true, id: (fresh[earlier] as (typeof fresh)[number]).row.id, duplicate: true, deliveries: [] };
+        repeats.push({ index, earlier });
         continue;
       }
       const id = randomUUID();
@@ -178,6 +179,11 @@ async function commitGroup(
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
       await trx.insertInto('deliveries').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
     }
+    // Only now is known which id the first of them got: its own, or that of a message stored earlier.
+    for (const { index, earlier } of repeats) {
+      const first = results[(fresh[earlier] as (typeof fresh)[number]).index] as Extract<IngestResult, { ok: true }>;
+      results[index] = { ok: true, id: first.id, duplicate: true, deliveries: [] };
+    }
     return { results, planned };
   });
 }
@@ -223,10 +229,12 @@ function deliveryRow(
     target: target.target,
     target_label: target.label ?? null,
     ordering_key: target.orderingKey ?? null,
+    sequence_key: target.sequenceKey ?? target.orderingKey ?? null,
     ordering_position: target.orderingPosition ?? new Date(nowMs).toISOString(),
     sequence,
     status: 'pending',
     attempts: 0,
+    failures: 0,
     next_attempt_at: nowMs,
     lease_until: null,
     leased_by: null,
@@ -240,7 +248,7 @@ function deliveryRow(
 }
 
 /**
- * Numbers deliveries per (adapter, target, orderingKey). Within one process the group commit
+ * Numbers deliveries per (adapter, target, sequenceKey). Within one process the group commit
  * serialises ingest, so reading the maximum once per group and counting on is exact; two API
  * processes on one PostgreSQL can hand out the same number at the same instant (README: scaling).
  */
@@ -249,8 +257,9 @@ class SequenceAllocator {
   constructor(private readonly trx: Kysely<CoreDatabase>) {}
 
   async next(adapter: string, target: DeliveryTarget): Promise<number> {
-    if (target.orderingKey === undefined) return 1;
-    const key = `${adapter}\u0000${target.target}\u0000${target.orderingKey}`;
+    const sequenceKey = target.sequenceKey ?? target.orderingKey;
+    if (sequenceKey === undefined) return 1;
+    const key = `${adapter}\u0000${target.target}\u0000${sequenceKey}`;
     let last = this.last.get(key);
     if (last === undefined) {
       const row = await this.trx
@@ -258,7 +267,7 @@ class SequenceAllocator {
         .select((eb) => eb.fn.max('sequence').as('max'))
         .where('adapter', '=', adapter)
         .where('target', '=', target.target)
-        .where('ordering_key', '=', target.orderingKey)
+        .where('sequence_key', '=', sequenceKey)
         .executeTakeFirst();
       last = Number(row?.max ?? 0);
     }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ApiRequest, ApiResponse, OperationHandlers } from '../adapter-kit/api.ts';
 import { ok, problem } from '../adapter-kit/api.ts';
+import { completeProblem } from '../http/problem.ts';
 import type { RetryPolicy } from '../adapter-kit/retry-policy.ts';
 import type { CanonicalValidator } from '../ingest/canonical-validator.ts';
 import type { Ingest, IngestResult } from '../ingest/post-message.ts';
@@ -126,7 +127,8 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
           if (!result.duplicate) deps.onIngested(String((request.body as Array<{ type: string }>)[index]?.type));
           return accepted(result);
         }
-        const answer = refused(result).body as Record<string, unknown>;
+        // Each item is a whole RFC 9457 problem (type URI, title), as the app makes of a single answer.
+        const answer = completeProblem(refused(result)).body as Record<string, unknown>;
         return { ...answer, index };
       });
       return ok({ accepted: acceptedCount, rejected: results.length - acceptedCount, results: items }, 207);
@@ -274,11 +276,12 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       const start = end - hours * hourMs;
       let query = db
         .selectFrom('deliveries')
-        .select([sql<number>`(finished_at / ${hourMs})`.as('bucket'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        // A literal, not a parameter: better-sqlite3 binds numbers as REAL, which made every row its own bucket.
+        .select([sql<number>`(finished_at / ${sql.lit(hourMs)})`.as('bucket'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
         .where('finished_at', '>=', start)
         .where('finished_at', '<', end);
       if (typeof request.query.adapter === 'string') query = query.where('adapter', '=', request.query.adapter);
-      const rows = await query.groupBy([sql`(finished_at / ${hourMs})`, 'status']).execute();
+      const rows = await query.groupBy([sql`(finished_at / ${sql.lit(hourMs)})`, 'status']).execute();
       const items = Array.from({ length: hours }, (_, i) => {
         const bucket = start / hourMs + i;
         const n = (status: string) => Number(rows.find((r) => Math.floor(Number(r.bucket)) === bucket && r.status === status)?.n ?? 0);

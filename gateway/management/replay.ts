@@ -12,7 +12,8 @@ export async function replayDeliveries(db: Kysely<CoreDatabase>, ids: readonly s
   for (let i = 0; i < ids.length; i += 500) {
     const rows = await db
       .updateTable('deliveries')
-      .set({ status: 'retrying', next_attempt_at: nowMs, finished_at: null, updated_at: nowMs })
+      // A replay starts the retry schedule afresh: the admin has fixed (or accepted) the cause.
+      .set({ status: 'retrying', next_attempt_at: nowMs, failures: 0, finished_at: null, updated_at: nowMs })
       .where('id', 'in', ids.slice(i, i + 500))
       .where('status', 'in', ['failed', 'skipped', 'retrying', 'pending'])
       .returning(['id', 'adapter'])

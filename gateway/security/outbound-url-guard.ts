@@ -49,7 +49,8 @@ export function createOutboundGuard(allow: readonly string[]): OutboundGuard {
     if (hosts.has(host)) return null;
     // The WHATWG parser already turned decimal, octal and hex IPv4 forms into dotted quads.
     if (ipaddr.isValid(host)) return addressAllowed(host) ? null : `address ${host} is not a public address`;
-    if (host === 'localhost' || host.endsWith('.localhost')) return `host ${host} is not a public address`;
+    const loopbackAllowed = addressAllowed('127.0.0.1') || addressAllowed('::1');
+    if ((host === 'localhost' || host.endsWith('.localhost')) && !loopbackAllowed) return `host ${host} is not a public address`;
     return null;
   };
 
@@ -86,9 +87,15 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** `::ffff:127.0.0.1` is judged as 127.0.0.1. */
+/**
+ * `::ffff:127.0.0.1` (mapped) and `::7f00:1` (the deprecated IPv4-compatible form, which a host with a
+ * tunnel may still route) are judged as the IPv4 address they carry.
+ */
 function normalise(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
-    ? (address as ipaddr.IPv6).toIPv4Address()
-    : address;
+  if (address.kind() !== 'ipv6') return address;
+  const v6 = address as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
+  const parts = v6.parts;
+  const compatible = parts.slice(0, 6).every((p) => p === 0) && ((parts[6] ?? 0) !== 0 || (parts[7] ?? 0) > 1);
+  return compatible ? ipaddr.IPv4.parse(`${(parts[6] ?? 0) >> 8}.${(parts[6] ?? 0) & 255}.${(parts[7] ?? 0) >> 8}.${(parts[7] ?? 0) & 255}`) : v6;
 }

@@ -27,10 +27,13 @@ export interface DeliveriesTable {
   target: string;
   target_label: string | null;
   ordering_key: string | null;
+  sequence_key: string | null;
   ordering_position: string;
   sequence: number;
   status: DeliveryStatus;
   attempts: number;
+  /** Transient and internal attempts the retry policy has counted since the last replay. */
+  failures: number;
   next_attempt_at: number | null;
   lease_until: number | null;
   leased_by: string | null;

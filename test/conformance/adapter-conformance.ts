@@ -26,6 +26,8 @@ export interface ConformanceHarness {
     /** Connections from Koppel the partner still holds open. */
     openConnections(): number;
   };
+  /** After the partner's "no", the admin fixes its cause before retrying (webhooks: enable the recipient a 410 disabled). */
+  fixRefusal?(gw: TestGateway): Promise<void>;
   /** For periodic adapters: bring the next send forward (e.g. set the interval short through the API). */
   tick?(gw: TestGateway): Promise<void>;
   /** Secret values configured in this harness; none may show in logs, evidence or API answers. */
@@ -125,6 +127,7 @@ export function describeAdapterConformance(name: string, makeHarness: () => Prom
       const entry = (errors.body.items as Array<{ id: string; deliveryId: string }>).find((e) => e.deliveryId === failed?.id);
       assert.ok(entry, 'no error-log entry for the rejected delivery');
 
+      await harness.fixRefusal?.(gw);
       const admin = await gw.token(['errors:write']);
       const retry = await gw.request('POST', `/v1/errors/${entry.id}/retry`, { token: admin });
       assert.equal(retry.status, 202, JSON.stringify(retry.body));

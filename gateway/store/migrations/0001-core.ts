@@ -25,10 +25,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('target', 'text', (c) => c.notNull())
     .addColumn('target_label', 'text')
     .addColumn('ordering_key', 'text')
+    .addColumn('sequence_key', 'text')
     .addColumn('ordering_position', 'text', (c) => c.notNull())
     .addColumn('sequence', 'integer', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'bigint')
     .addColumn('lease_until', 'bigint')
     .addColumn('leased_by', 'text')
@@ -49,6 +51,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex('deliveries_ordering')
     .on('deliveries')
     .columns(['adapter', 'target', 'ordering_key', 'ordering_position'])
+    .execute();
+  await db.schema
+    .createIndex('deliveries_sequence')
+    .on('deliveries')
+    .columns(['adapter', 'target', 'sequence_key', 'sequence'])
     .execute();
   await db.schema.createIndex('deliveries_status_updated').on('deliveries').columns(['status', 'updated_at']).execute();
 

@@ -6,7 +6,8 @@
  * - `auth`: when given, AUTH PLAIN/LOGIN is required and checked;
  * - scripted replies per recipient (`script('a@x.nl', [451, 250])`: the first RCPT gets 451, the
  *   next 250) and per message (`scriptData([451])`); `refuseAll(550)` answers every RCPT "no";
- * - every accepted mail parsed with mailparser, with its envelope, TLS state and user;
+ * - every accepted mail parsed with mailparser, with its envelope, TLS state and user; every
+ *   message that reached DATA (refused ones too) in `dataLog` with its `X-Koppel-Message-Id`;
  * - `stop()` / `start()` on the same port, so "partner down, then back" can be tested.
  */
 import { once } from 'node:events';
@@ -38,6 +39,10 @@ export interface SmtpPartner {
   readonly mails: ReceivedMail[];
   /** Every RCPT TO seen, with the code it was answered with. */
   readonly rcptLog: { address: string; code: number }[];
+  /** Every message that reached the end of DATA, with its X-Koppel-Message-Id and the code it was answered with. */
+  readonly dataLog: { koppelMessageId: string | undefined; code: number }[];
+  /** Client connections open right now. */
+  openConnections(): number;
   /** Replies for the next RCPT commands naming `address` (case-insensitive), consumed in order. */
   script(address: string, codes: readonly number[]): void;
   /** Replies for the next DATA ends (the whole message), consumed in order. */
@@ -48,6 +53,7 @@ export interface SmtpPartner {
   /** Resolves when at least `count` mails were accepted. */
   waitForMails(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   stop(): Promise<void>;
+  /** Listens again on the same port; does nothing while running. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,6 +76,7 @@ function smtpError(code: number): Error {
 export async function startSmtpPartner(options: SmtpPartnerOptions): Promise<SmtpPartner> {
   const mails: ReceivedMail[] = [];
   const rcptLog: { address: string; code: number }[] = [];
+  const dataLog: { koppelMessageId: string | undefined; code: number }[] = [];
   const rcptScripts = new Map<string, number[]>();
   const dataScript: number[] = [];
   let refuseCode: number | undefined;
@@ -107,12 +114,14 @@ export async function startSmtpPartner(options: SmtpPartnerOptions): Promise<Smt
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const code = dataScript.shift() ?? 250;
-        if (code >= 400) {
-          callback(smtpError(code));
-          return;
-        }
         const raw = Buffer.concat(chunks);
         simpleParser(raw).then((parsed) => {
+          const header = parsed.headers.get('x-koppel-message-id');
+          dataLog.push({ koppelMessageId: typeof header === 'string' ? header : undefined, code });
+          if (code >= 400) {
+            callback(smtpError(code));
+            return;
+          }
           mails.push(received(session, raw, parsed));
           waiters = waiters.filter((w) => (mails.length >= w.count ? (w.resolve(), false) : true));
           callback(null);
@@ -122,6 +131,7 @@ export async function startSmtpPartner(options: SmtpPartnerOptions): Promise<Smt
   });
 
   async function start(): Promise<void> {
+    if (server) return;
     server = new SMTPServer(serverOptions());
     server.on('error', () => undefined);
     server.listen(port, '127.0.0.1');
@@ -144,6 +154,8 @@ export async function startSmtpPartner(options: SmtpPartnerOptions): Promise<Smt
     },
     mails,
     rcptLog,
+    dataLog,
+    openConnections: () => server?.connections.size ?? 0,
     script(address, codes) {
       rcptScripts.set(address.toLowerCase(), [...codes]);
     },
@@ -159,7 +171,10 @@ export async function startSmtpPartner(options: SmtpPartnerOptions): Promise<Smt
     waitForMails(count, timeoutMs = 5000) {
       if (mails.length >= count) return Promise.resolve(mails);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`expected ${count} mails, got ${mails.length}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`expected ${count} mails, got ${mails.length}`)),
+          timeoutMs,
+        );
         waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(mails)) });
       });
     },

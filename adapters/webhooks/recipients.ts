@@ -1,0 +1,156 @@
+import type { Kysely } from 'kysely';
+import type { WebSubAlgorithm } from './websub-signature.ts';
+
+/**
+ * The adapter's tables. Secrets are stored sealed (`ctx.secrets.seal`) and opened only to sign
+ * or to fetch a token. A deleted recipient keeps its row (the overview and its delivery log
+ * still show it); `deleted_at` is what stops deliveries.
+ */
+export interface RecipientsTable {
+  id: string;
+  url: string;
+  /** JSON array of topic names. */
+  topics: string;
+  account_client_id: string;
+  description: string | null;
+  protocol: Protocol;
+  websub_algorithm: WebSubAlgorithm;
+  standard_webhooks: number;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  oauth2_token_url: string | null;
+  oauth2_client_id: string | null;
+  oauth2_client_secret: string | null;
+  oauth2_scope: string | null;
+  oauth2_audience: string | null;
+  /** JSON array of delays in ms, or null for the adapter's policy. */
+  retry_delays: string | null;
+  origin: Origin;
+  lease_expires_at: number | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  deleted_at: number | null;
+  deleted_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FilteredCountsTable {
+  recipient_id: string;
+  day: string;
+  count: number;
+}
+
+export interface FailureNoticesTable {
+  recipient_id: string;
+  day: string;
+  failures: number;
+  created_at: number;
+}
+
+/** The core tables the adapter reads (never writes): see gateway/store/schema.ts. */
+export interface CoreTablesRead {
+  accounts: { client_id: string; employers: string; disabled_at: number | null };
+  messages: { id: string; type: string; source: string; event_id: string; subject: string | null; event_time: string | null; received_at: number; envelope: string };
+  deliveries: {
+    id: string;
+    message_id: string;
+    adapter: string;
+    target: string;
+    target_label: string | null;
+    sequence: number;
+    status: string;
+    attempts: number;
+    next_attempt_at: number | null;
+    last_outcome: string | null;
+    last_reason: string | null;
+    last_status: string | null;
+    created_at: number;
+    updated_at: number;
+    finished_at: number | null;
+  };
+  attempts: {
+    id: string;
+    delivery_id: string;
+    number: number;
+    started_at: number;
+    duration_ms: number;
+    outcome: string;
+    reason: string | null;
+    code: string | null;
+    request_summary: string | null;
+    request_body: string | null;
+    response_status: string | null;
+    response_body: string | null;
+    next_attempt_at: number | null;
+  };
+  error_log: { delivery_id: string; code: string | null; kind: string; created_at: number };
+}
+
+export interface WebhooksDatabase extends CoreTablesRead {
+  webhooks_recipients: RecipientsTable;
+  webhooks_filtered_counts: FilteredCountsTable;
+  webhooks_failure_notices: FailureNoticesTable;
+}
+
+export type Protocol = 'websub' | 'oauth2';
+/** `api`: made by an admin; `websub-hub`: a subscriber subscribed itself at /websub/hub. */
+export type Origin = 'api' | 'websub-hub';
+export type RecipientRow = RecipientsTable;
+
+export const db = (any: Kysely<any>): Kysely<WebhooksDatabase> => any as Kysely<WebhooksDatabase>;
+
+export function topicsOf(row: Pick<RecipientRow, 'topics'>): string[] {
+  return JSON.parse(row.topics) as string[];
+}
+
+export function retryDelaysOf(row: Pick<RecipientRow, 'retry_delays'>): number[] | undefined {
+  return row.retry_delays === null ? undefined : (JSON.parse(row.retry_delays) as number[]);
+}
+
+export async function findRecipient(store: Kysely<any>, id: string): Promise<RecipientRow | undefined> {
+  return db(store).selectFrom('webhooks_recipients').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Recipients that may get an event of `topic` at `at`: not deleted, not disabled, lease (hub
+ * subscriptions) not run out. Topics are filtered here rather than in SQL because they are a JSON
+ * array, and the number of recipients is small next to the number of events.
+ */
+export async function liveRecipientsFor(store: Kysely<any>, topic: string, at: number): Promise<RecipientRow[]> {
+  const rows = await db(store)
+    .selectFrom('webhooks_recipients')
+    .selectAll()
+    .where('deleted_at', 'is', null)
+    .where('disabled_at', 'is', null)
+    .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '>', at)]))
+    .execute();
+  return rows.filter((row) => topicsOf(row).includes(topic));
+}
+
+/** Why a recipient may not receive anything now, or null when it may. */
+export function unavailableReason(row: RecipientRow, at: number): { rule: string; detail: string } | null {
+  if (row.deleted_at !== null) return { rule: 'recipient-deleted', detail: `recipient ${row.id} was deleted${row.deleted_reason ? ` (${row.deleted_reason})` : ''}` };
+  if (row.disabled_at !== null) return { rule: 'recipient-disabled', detail: `recipient ${row.id} is disabled: ${row.disabled_reason ?? 'by an admin'}` };
+  if (row.lease_expires_at !== null && row.lease_expires_at <= at) return { rule: 'subscription-expired', detail: `the WebSub lease of recipient ${row.id} ran out` };
+  return null;
+}
+
+export function utcDay(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+/** Adds to the per-recipient, per-day count of events the authorisation filter kept back at ingest. */
+export async function addFilteredCounts(store: Kysely<any>, counts: ReadonlyMap<string, number>): Promise<void> {
+  for (const [key, count] of counts) {
+    const [recipientId = '', day = ''] = key.split('|');
+    await db(store)
+      .insertInto('webhooks_filtered_counts')
+      .values({ recipient_id: recipientId, day, count })
+      .onConflict((oc) =>
+        oc.columns(['recipient_id', 'day']).doUpdateSet((eb) => ({ count: eb('webhooks_filtered_counts.count', '+', eb.ref('excluded.count')) })),
+      )
+      .execute();
+  }
+}

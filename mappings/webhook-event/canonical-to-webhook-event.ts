@@ -1,0 +1,41 @@
+import { topicOf, type Topic } from './topics.ts';
+
+/** The envelope facts the body needs besides `data` (the golden `<case>.context.json`). */
+export interface WebhookEventContext {
+  /** Koppel's message id: the receiver's de-duplication key. */
+  readonly id: string;
+  readonly type: string;
+  /** CloudEvents `time`, when the sender says the event happened. */
+  readonly time?: string;
+  /** When Koppel accepted the message (ISO 8601); the timestamp when `time` is absent. */
+  readonly receivedAt: string;
+}
+
+export type WebhookEventMapped =
+  | { readonly ok: true; readonly value: { readonly topic: Topic; readonly body: string } }
+  | { readonly ok: false; readonly unmappable: string };
+
+/**
+ * `{ id, topic, timestamp, data }` as the exact bytes to sign and send. The body depends on the
+ * message only (not on the attempt), so every attempt, resend and the webhook log carry the same
+ * bytes; attempt-specific values (the Standard Webhooks timestamp, the sequence number) travel in
+ * headers. Keys of `data` are sorted so that the bytes do not depend on how the sender ordered them.
+ */
+export function canonicalToWebhookEvent(data: unknown, context: WebhookEventContext): WebhookEventMapped {
+  const topic = topicOf(context.type);
+  if (topic === undefined) return { ok: false, unmappable: `no-topic:${context.type}` };
+  const timestamp = context.time ?? context.receivedAt;
+  const body = `{"id":${JSON.stringify(context.id)},"topic":${JSON.stringify(topic)},"timestamp":${JSON.stringify(
+    timestamp,
+  )},"data":${stableJson(data)}}`;
+  return { ok: true, value: { topic, body } };
+}
+
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : stableJson(item))).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
+}
