@@ -61,9 +61,28 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const secretNames = writeOnlyPropertyNames([join(SCHEMAS_DIR, 'adapters'), join(SCHEMAS_DIR, 'config')]);
   const log = createLogger(config.logLevel, secretNames, options.logDestination);
 
-  const enabled = options.adapters.filter((a) => config.adapters === undefined || config.adapters.includes(a.name));
   const unknown = (config.adapters ?? []).filter((name) => !options.adapters.some((a) => a.name === name));
   if (unknown.length > 0) throw new Error(`KOPPEL_ADAPTERS names unknown adapters: ${unknown.join(', ')}`);
+  const settingsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  addFormats.default(settingsAjv);
+  const enabled: Array<{ definition: AdapterDefinition<any>; settings: unknown }> = [];
+  for (const definition of options.adapters) {
+    if (config.adapters !== undefined && !config.adapters.includes(definition.name)) continue;
+    const given = config.adapterSettings.get(definition.name);
+    const settings = structuredClone(given ?? {});
+    const validate = settingsAjv.compile(definition.settingsSchema);
+    if (validate(settings)) {
+      enabled.push({ definition, settings });
+      continue;
+    }
+    // An adapter that needs settings nobody gave is simply not in use; one that was asked for is an error.
+    if (given === undefined && config.adapters === undefined) {
+      log.info({ adapter: definition.name, settings: `KOPPEL_SETTINGS_${definition.name.toUpperCase().replace(/-/g, '_')}` }, 'adapter_not_configured');
+      continue;
+    }
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+    throw new Error(`settings of adapter ${definition.name} are invalid: ${problems}`);
+  }
 
   const store = openStore({
     sqliteFile: join(config.dataDir, 'koppel.sqlite'),
@@ -71,7 +90,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(config.databaseSchema ? { databaseSchema: config.databaseSchema } : {}),
     poolSize: config.databasePoolSize,
   });
-  const migrations = new Map<string, readonly AdapterMigration[]>(enabled.map((a) => [a.name, a.migrations ?? []]));
+  const migrations = new Map<string, readonly AdapterMigration[]>(enabled.map(({ definition }) => [definition.name, definition.migrations ?? []]));
   const applied = await store.migrate(migrations);
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations_applied');
 
@@ -103,15 +122,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     onCommitted: (planned) => wake(planned.map((p) => ({ id: p.id, adapter: p.adapter, dueAt: p.dueAt }))),
   });
 
-  const settingsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-  addFormats.default(settingsAjv);
-  for (const definition of enabled) {
-    const settings = structuredClone(config.adapterSettings.get(definition.name) ?? {});
-    const validate = settingsAjv.compile(definition.settingsSchema);
-    if (!validate(settings)) {
-      const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
-      throw new Error(`settings of adapter ${definition.name} are invalid: ${problems}`);
-    }
+  for (const { definition, settings } of enabled) {
     const instance = await definition.create({
       settings,
       log: log.child({ adapter: definition.name }),

@@ -5,6 +5,8 @@
  *   adapter's policy; `retryAfterMs` (from Retry-After) is honoured within the policy's bounds.
  *   A `deferred` transient is not a failure but a wait that Koppel itself imposes (a sending limit):
  *   the next attempt is exactly `retryAfterMs` later and the policy's count of tries is not used up.
+ *   A transient may carry an `alert` (a change waiting too long): the core writes one error-log entry
+ *   of kind `alert` per (delivery, code), which it resolves when the delivery ends.
  * - `rejected`: the partner said no. No retry; an error-log entry with the partner's answer.
  *   An admin may retry it from the error log after fixing the cause.
  * - `skipped`: a Koppel rule, permanent on our side (no MijnOverheid reachability, recipient
@@ -23,6 +25,7 @@ export type Outcome =
       readonly reason: string;
       readonly retryAfterMs?: number;
       readonly deferred?: boolean;
+      readonly alert?: { readonly code: string; readonly detail: string };
       readonly evidence?: Evidence;
     }
   | { readonly kind: 'rejected'; readonly reason: string; readonly code?: string; readonly evidence: Evidence }

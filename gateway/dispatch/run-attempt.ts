@@ -132,6 +132,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       response_body: described.evidence?.response?.body ?? null,
       next_attempt_at: next,
     };
+    const alert = outcome?.kind === 'transient' ? outcome.alert : undefined;
+    if (errorKind === undefined && alert) errorKind = 'alert';
     const error: ErrorLogTable | undefined =
       errorKind === undefined
         ? undefined
@@ -142,8 +144,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
             adapter: adapter.name,
             message_type: claimed.message.type,
             kind: errorKind,
-            code: described.code,
-            reason: described.reason ?? kind,
+            code: errorKind === 'alert' ? (alert?.code ?? null) : described.code,
+            reason: errorKind === 'alert' ? (alert?.detail ?? '') : (described.reason ?? kind),
             partner_status: attemptRow.response_status,
             partner_answer: attemptRow.response_body,
             attempt_number: attempt.number,
@@ -154,7 +156,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
           };
 
     if ('thrown' in result) attempt.log.error({ err: result.thrown }, 'delivery_attempt_crashed');
-    else if (errorKind !== undefined) attempt.log.warn({ kind: errorKind, reason: described.reason }, 'delivery_attempt_failed');
+    else if (errorKind !== undefined && errorKind !== 'alert') attempt.log.warn({ kind: errorKind, reason: described.reason }, 'delivery_attempt_failed');
     deps.metrics.attempts.inc({ adapter: adapter.name, outcome: kind });
     deps.metrics.attemptSeconds.observe({ adapter: adapter.name }, durationMs / 1000);
 
@@ -258,6 +260,7 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
+    const written = new Set<string>();
     try {
       await deps.db.transaction().execute(async (trx) => {
         for (const { record } of batch) {
@@ -283,10 +286,35 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
             .execute();
         }
         await trx.insertInto('attempts').values(batch.map((b) => b.record.attempt)).execute();
-        const errors = batch.flatMap((b) => (b.record.error ? [b.record.error] : []));
+        const errors: ErrorLogTable[] = [];
+        for (const { record } of batch) {
+          const entry = record.error;
+          if (!entry) continue;
+          // An alert is raised once per delivery and code, not on every attempt while it waits.
+          if (entry.kind === 'alert' && (await openAlert(trx, entry))) continue;
+          errors.push(entry);
+        }
         if (errors.length > 0) await trx.insertInto('error_log').values(errors).execute();
+        for (const entry of errors) written.add(entry.id);
+        const ended = batch.filter((b) => b.record.finishedAt !== null);
+        for (const { record } of ended) {
+          await trx
+            .updateTable('error_log')
+            .set({ resolved_at: record.finishedAt, resolved_note: `delivery ${record.status}`, resolved_by: 'koppel' })
+            .where('delivery_id', '=', record.claimed.row.id)
+            .where('kind', '=', 'alert')
+            .where('resolved_at', 'is', null)
+            .execute();
+        }
       });
-      for (const b of batch) if (b.record.error) deps.errorLogFile.append(b.record.error);
+      for (const { record } of batch) {
+        const entry = record.error;
+        if (!entry || !written.has(entry.id)) continue;
+        deps.errorLogFile.append(entry);
+        if (entry.kind === 'alert') {
+          deps.log.error({ messageId: entry.message_id, deliveryId: entry.delivery_id, adapter: entry.adapter, code: entry.code, detail: entry.reason }, 'delivery_alert_raised');
+        }
+      }
       for (const b of batch) b.done();
       const finished = batch.filter((b) => b.record.finishedAt !== null).map((b) => b.record.claimed.row);
       if (finished.length > 0) deps.onFinished(finished);
@@ -314,4 +342,16 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
       await chain;
     },
   };
+}
+
+async function openAlert(trx: Kysely<CoreDatabase>, entry: ErrorLogTable): Promise<boolean> {
+  const row = await trx
+    .selectFrom('error_log')
+    .select('id')
+    .where('delivery_id', '=', entry.delivery_id)
+    .where('kind', '=', 'alert')
+    .where('code', '=', entry.code)
+    .where('resolved_at', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
 }

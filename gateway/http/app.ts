@@ -20,10 +20,17 @@ export interface AppDeps {
   readonly serving: () => boolean;
 }
 
-/** Operations whose body the canonical validator judges (envelope + data, every pointer at once). */
-const VALIDATED_BY_CANONICAL = new Set(['messages.post', 'messages.postBatch']);
+/**
+ * Operations whose handler judges the body: the canonical validator (envelope + data, every pointer
+ * at once), and the token endpoint, which must answer in RFC 6749's error format, not a problem.
+ */
+const VALIDATED_BY_HANDLER = new Set(['messages.post', 'messages.postBatch', 'oauth2.token']);
 const JSON_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'];
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+// Invalid UTF-8 must be refused, not turned into U+FFFD and stored; a BOM stays and fails JSON.parse.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// An escaped NUL (an odd number of backslashes before u0000): PostgreSQL text cannot hold U+0000.
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /**
  * Fastify carries HTTP; openapi-backend routes and validates against the OpenAPI documents, which
@@ -34,7 +41,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     definition: deps.document as never,
     strict: true,
     quick: false,
-    validate: (c: Context) => !VALIDATED_BY_CANONICAL.has(c.operation?.operationId ?? ''),
+    validate: (c: Context) => !VALIDATED_BY_HANDLER.has(c.operation?.operationId ?? ''),
     ajvOpts: { allErrors: true, strict: false },
     customizeAjv: (ajv) => {
       addFormats.default(ajv);
@@ -45,37 +52,49 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   api.register({
     notFound: () => problemResponse('not-found', 'No route matches this path.'),
     methodNotAllowed: () => problemResponse('method-not-allowed', 'The route does not take this method.'),
-    validationFail: (c: Context) =>
-      problemResponse('validation-failed', 'The request does not match the API description.', fieldErrors(c)),
+    // Admission first: a caller without the right token learns nothing about the request's shape.
+    validationFail: async (c: Context, request: FastifyRequest) => {
+      const admitted = await admit(c, request);
+      if ('refused' in admitted) return admitted.refused;
+      return problemResponse('validation-failed', 'The request does not match the API description.', fieldErrors(c));
+    },
   });
   for (const [operationId, handler] of Object.entries(deps.handlers)) {
     api.register(operationId, (c: Context, request: FastifyRequest) => guarded(c, request, handler));
   }
   await api.init();
 
-  async function guarded(c: Context, request: FastifyRequest, handler: (r: ApiRequest) => Promise<ApiResponse>): Promise<ApiResponse> {
+  /** Role, token, scope and media type, in that order: what decides before the request's shape does. */
+  async function admit(c: Context, request: FastifyRequest): Promise<{ principal?: Principal } | { refused: ApiResponse }> {
     const operation = c.operation as unknown as { security?: unknown[]; 'x-koppel-scope'?: string; requestBody?: { content?: Record<string, unknown> } };
-    if (!deps.serving()) return problemResponse('unavailable', 'This process does not serve the API (KOPPEL_ROLE=worker).');
-    const mediaTypes = Object.keys(operation.requestBody?.content ?? {});
-    if (mediaTypes.length > 0 && request.body !== undefined) {
-      const contentType = String(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      if (!mediaTypes.includes(contentType)) {
-        return problemResponse('unsupported-media-type', `This route takes ${mediaTypes.join(' or ')}, not "${contentType || 'none'}".`);
-      }
-    }
+    if (!deps.serving()) return { refused: problemResponse('unavailable', 'This process does not serve the API (KOPPEL_ROLE=worker).') };
     let principal: Principal | undefined;
     const publicOperation = Array.isArray(operation.security) && operation.security.length === 0;
     if (!publicOperation) {
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!match?.[1]) return withChallenge(problemResponse('unauthorized', 'Send an access token from POST /oauth2/token as "Authorization: Bearer <token>".'));
+      if (!match?.[1]) return { refused: withChallenge(problemResponse('unauthorized', 'Send an access token from POST /oauth2/token as "Authorization: Bearer <token>".')) };
       principal = (await deps.verifyBearer(match[1])) ?? undefined;
-      if (!principal) return withChallenge(problemResponse('unauthorized', 'The access token is invalid or expired.'));
+      if (!principal) return { refused: withChallenge(problemResponse('unauthorized', 'The access token is invalid or expired.')) };
       const scope = operation['x-koppel-scope'];
       if (scope && !principal.scopes.includes(scope) && !principal.scopes.includes('admin')) {
-        return problemResponse('forbidden', `This operation needs the scope "${scope}".`);
+        return { refused: problemResponse('forbidden', `This operation needs the scope "${scope}".`) };
       }
     }
+    const mediaTypes = Object.keys(operation.requestBody?.content ?? {});
+    if (mediaTypes.length > 0 && request.body !== undefined) {
+      const contentType = String(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (!mediaTypes.includes(contentType)) {
+        return { refused: problemResponse('unsupported-media-type', `This route takes ${mediaTypes.join(' or ')}, not "${contentType || 'none'}".`) };
+      }
+    }
+    return principal ? { principal } : {};
+  }
+
+  async function guarded(c: Context, request: FastifyRequest, handler: (r: ApiRequest) => Promise<ApiResponse>): Promise<ApiResponse> {
+    const admitted = await admit(c, request);
+    if ('refused' in admitted) return admitted.refused;
+    const { principal } = admitted;
     return handler({
       operationId: c.operation.operationId ?? '',
       params: (c.request.params ?? {}) as Record<string, string>,
@@ -93,10 +112,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (request, body, done) => {
     request.rawBody = body as Buffer;
     if ((body as Buffer).length === 0) return done(null, undefined);
+    const malformed = (message: string) => done(Object.assign(new Error(message), { statusCode: 400, code: 'KOPPEL_MALFORMED_JSON' }), undefined);
+    let text: string;
     try {
-      done(null, JSON.parse((body as Buffer).toString('utf8')));
+      text = UTF8.decode(body as Buffer);
     } catch {
-      done(Object.assign(new Error('The body is not valid JSON.'), { statusCode: 400, code: 'KOPPEL_MALFORMED_JSON' }), undefined);
+      return malformed('The body is not valid UTF-8.');
+    }
+    if (ESCAPED_NUL.test(text)) return malformed('The body contains U+0000 (NUL), which Koppel does not store.');
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      malformed('The body is not valid JSON.');
     }
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {

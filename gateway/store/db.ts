@@ -46,7 +46,19 @@ function openSqlite(file: string): Store {
   return {
     db,
     dialect: 'sqlite',
-    migrate: (adapterMigrations) => runMigrations(db, adapterMigrations),
+    migrate: async (adapterMigrations) => {
+      // Kysely takes no migration lock on SQLite. A write transaction around the whole run makes a
+      // second process wait (busy_timeout) and then find the migrations applied.
+      database.exec('begin immediate');
+      try {
+        const applied = await runMigrations(db, adapterMigrations);
+        database.exec('commit');
+        return applied;
+      } catch (error) {
+        if (database.inTransaction) database.exec('rollback');
+        throw error;
+      }
+    },
     ping: async () => {
       try {
         database.prepare('select 1').get();

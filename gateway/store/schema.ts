@@ -7,7 +7,7 @@
 
 export type DeliveryStatus = 'pending' | 'retrying' | 'active' | 'delivered' | 'failed' | 'skipped';
 export type AttemptOutcome = 'delivered' | 'transient' | 'rejected' | 'skipped' | 'internal';
-export type ErrorKind = 'rejected' | 'skipped' | 'exhausted' | 'internal';
+export type ErrorKind = 'rejected' | 'skipped' | 'exhausted' | 'internal' | 'alert';
 
 export interface MessagesTable {
   id: string;
