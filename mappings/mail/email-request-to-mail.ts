@@ -1,6 +1,7 @@
 import type { EmailVerzocht } from '../../schemas/types/email-verzocht.js';
 import { resolveTemplate, type MailTemplate, type TemplateCatalogue } from './templates.ts';
 import { renderPlaceholders } from './render.ts';
+import { unmappable, type Mapped } from '../kit.ts';
 
 /** `data` of `nl.communicatie.email-verzocht` (schemas/canonical/email-verzocht.schema.json). */
 export type EmailRequest = EmailVerzocht;
@@ -42,8 +43,7 @@ export interface MailMessage {
   }[];
 }
 
-export type MailMapped =
-  { readonly ok: true; readonly value: MailMessage } | { readonly ok: false; readonly unmappable: string };
+export type MailMapped = Mapped<MailMessage>;
 
 /**
  * An e-mail request and its sender into the mail to send. Unmappable reasons start with a key
@@ -166,8 +166,4 @@ function singleLine(text: string): string {
 function decodedLength(base64: string): number {
   const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
   return Math.floor((base64.length * 3) / 4) - padding;
-}
-
-function unmappable(reason: string): { ok: false; unmappable: string } {
-  return { ok: false, unmappable: reason };
 }

@@ -1,4 +1,5 @@
 import { topicOf, type Topic } from './topics.ts';
+import { unmappable, type Mapped } from '../kit.ts';
 
 /** The envelope facts the body needs besides `data` (the golden `<case>.context.json`). */
 export interface WebhookEventContext {
@@ -11,9 +12,7 @@ export interface WebhookEventContext {
   readonly receivedAt: string;
 }
 
-export type WebhookEventMapped =
-  | { readonly ok: true; readonly value: { readonly topic: Topic; readonly body: string } }
-  | { readonly ok: false; readonly unmappable: string };
+export type WebhookEventMapped = Mapped<{ readonly topic: Topic; readonly body: string }>;
 
 /**
  * `{ id, topic, timestamp, data }` as the exact bytes to sign and send. The body depends on the
@@ -23,7 +22,7 @@ export type WebhookEventMapped =
  */
 export function canonicalToWebhookEvent(data: unknown, context: WebhookEventContext): WebhookEventMapped {
   const topic = topicOf(context.type);
-  if (topic === undefined) return { ok: false, unmappable: `no-topic:${context.type}` };
+  if (topic === undefined) return unmappable(`no-topic:${context.type}`);
   const timestamp = context.time ?? context.receivedAt;
   const body = `{"id":${JSON.stringify(context.id)},"topic":${JSON.stringify(topic)},"timestamp":${JSON.stringify(
     timestamp,

@@ -71,7 +71,7 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
     await http.close();
   });
 
-  const input = (tokens: TokenCache, now: Date): SendInput => ({
+  const input = (now: Date): SendInput => ({
     target: { id: 'r-1', url: receiver.url, auth: { protocol: 'oauth2', client, cacheKey: 'r-1:1' } },
     messageId: 'm-1',
     topic: 'Accounts.Update',
@@ -96,8 +96,8 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
   it('fetches a token with client credentials, sends it as Bearer, and reuses it', async () => {
     const tokens = new TokenCache(http, 60_000, 5000);
     const t0 = new Date();
-    assert.equal((await sendWebhook(http, tokens, input(tokens, t0))).outcome.kind, 'delivered');
-    assert.equal((await sendWebhook(http, tokens, input(tokens, new Date(t0.getTime() + 1000)))).outcome.kind, 'delivered');
+    assert.equal((await sendWebhook(http, tokens, input(t0))).outcome.kind, 'delivered');
+    assert.equal((await sendWebhook(http, tokens, input(new Date(t0.getTime() + 1000)))).outcome.kind, 'delivered');
     assert.equal(tokenRequests.length, 1);
     assert.equal(tokenRequests[0]?.body['grant_type'], 'client_credentials');
     assert.equal(tokenRequests[0]?.body['scope'], 'webhooks:receive');
@@ -113,10 +113,10 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
     lifetimeSeconds = 120;
     const tokens = new TokenCache(http, 30_000, 5000);
     const t0 = new Date();
-    await sendWebhook(http, tokens, input(tokens, t0));
-    await sendWebhook(http, tokens, input(tokens, new Date(t0.getTime() + 89_000)));
+    await sendWebhook(http, tokens, input(t0));
+    await sendWebhook(http, tokens, input(new Date(t0.getTime() + 89_000)));
     assert.equal(tokenRequests.length, 1, 'still valid 31 s before expiry');
-    await sendWebhook(http, tokens, input(tokens, new Date(t0.getTime() + 91_000)));
+    await sendWebhook(http, tokens, input(new Date(t0.getTime() + 91_000)));
     assert.equal(tokenRequests.length, 2, 'replaced within the 30 s margin');
     assert.notEqual(receiver.received[1]?.headers.authorization, receiver.received[2]?.headers.authorization);
     await verifiedBearer(2);
@@ -125,10 +125,10 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
   it('on a 401 fetches a fresh token once and tries again at once', async () => {
     const tokens = new TokenCache(http, 60_000, 5000);
     const t0 = new Date();
-    await sendWebhook(http, tokens, input(tokens, t0));
+    await sendWebhook(http, tokens, input(t0));
     const revoked = receiver.received[0]?.headers.authorization;
     receiver.respond = (req, res) => res.writeHead(req.headers.authorization === revoked ? 401 : 200).end();
-    const { outcome } = await sendWebhook(http, tokens, input(tokens, new Date(t0.getTime() + 1000)));
+    const { outcome } = await sendWebhook(http, tokens, input(new Date(t0.getTime() + 1000)));
     assert.equal(outcome.kind, 'delivered');
     assert.equal(tokenRequests.length, 2);
     assert.equal(receiver.received.length, 3);
@@ -140,7 +140,7 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
   it('retries on the schedule when the fresh token is refused as well (one refresh only)', async () => {
     const tokens = new TokenCache(http, 60_000, 5000);
     receiver.respond = (_req, res) => res.writeHead(401).end('{"error":"invalid_token"}');
-    const { outcome } = await sendWebhook(http, tokens, input(tokens, new Date()));
+    const { outcome } = await sendWebhook(http, tokens, input(new Date()));
     assert.equal(outcome.kind, 'transient');
     assert.equal(outcome.kind === 'transient' && outcome.reason, 'HTTP 401');
     assert.equal(receiver.received.length, 2);
@@ -150,7 +150,7 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
   it('retries on the schedule when the authorisation server refuses the client, without posting', async () => {
     client = { ...client, clientSecret: 'wrong' };
     const tokens = new TokenCache(http, 60_000, 5000);
-    const { outcome } = await sendWebhook(http, tokens, input(tokens, new Date()));
+    const { outcome } = await sendWebhook(http, tokens, input(new Date()));
     assert.equal(outcome.kind, 'transient');
     assert.match(outcome.kind === 'transient' ? outcome.reason : '', /^token request failed: HTTP 401/);
     assert.equal(receiver.received.length, 0);
@@ -160,7 +160,7 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
   it('shares one token request among concurrent deliveries', async () => {
     const tokens = new TokenCache(http, 60_000, 5000);
     const now = new Date();
-    const results = await Promise.all([1, 2, 3, 4].map(() => sendWebhook(http, tokens, input(tokens, now))));
+    const results = await Promise.all([1, 2, 3, 4].map(() => sendWebhook(http, tokens, input(now))));
     assert.deepEqual(results.map((r) => r.outcome.kind), ['delivered', 'delivered', 'delivered', 'delivered']);
     assert.equal(tokenRequests.length, 1);
   });
@@ -171,7 +171,7 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
       const tokens = new TokenCache(strict, 60_000, 5000);
       const url = new URL(client.tokenUrl);
       client = { ...client, tokenUrl: `http://localhost:${url.port}${url.pathname}` };
-      const { outcome } = await sendWebhook(strict, tokens, { ...input(tokens, new Date()), target: { id: 'r', url: 'https://93.184.215.14/hook', auth: { protocol: 'oauth2', client, cacheKey: 'x' } } });
+      const { outcome } = await sendWebhook(strict, tokens, { ...input(new Date()), target: { id: 'r', url: 'https://93.184.215.14/hook', auth: { protocol: 'oauth2', client, cacheKey: 'x' } } });
       assert.equal(outcome.kind === 'skipped' && outcome.rule, 'outbound-url-refused');
       assert.match(outcome.kind === 'skipped' ? outcome.detail : '', /^token URL: /);
       assert.equal(tokenRequests.length, 0);
