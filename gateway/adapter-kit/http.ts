@@ -115,6 +115,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: Date)
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined || text.trim() === '') return undefined;
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  // Only the IMF-fixdate form: Date.parse would read "-5" or "Dec 2099" as dates too.
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text.trim())) return undefined;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }

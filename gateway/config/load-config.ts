@@ -76,8 +76,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const configFile = picked.KOPPEL_CONFIG_FILE as string | undefined;
   if (configFile !== undefined) {
     try {
-      const parsed = YAML.parse(readFileSync(configFile, 'utf8')) as { adapters?: Record<string, unknown> } | null;
-      for (const [name, settings] of Object.entries(parsed?.adapters ?? {})) adapterSettings.set(name, settings);
+      const parsed = YAML.parse(readFileSync(configFile, 'utf8')) as { adapters?: unknown } | null;
+      const adapters = parsed?.adapters;
+      if (adapters !== undefined && (adapters === null || typeof adapters !== 'object' || Array.isArray(adapters))) {
+        problems.push(`KOPPEL_CONFIG_FILE ${configFile}: adapters must be a mapping of adapter name to settings`);
+      } else {
+        for (const [name, settings] of Object.entries(adapters ?? {})) adapterSettings.set(name, settings);
+      }
     } catch (error) {
       problems.push(`KOPPEL_CONFIG_FILE ${configFile}: ${(error as Error).message}`);
     }

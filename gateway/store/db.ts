@@ -87,7 +87,12 @@ function openPostgres(options: StoreOptions): Store {
     db,
     dialect: 'postgres',
     migrate: async (adapterMigrations) => {
-      if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      if (schema !== undefined) {
+        // Two processes starting at once both pass "if not exists"; the loser's unique violation is harmless.
+        await sql`create schema if not exists ${sql.id(schema)}`.execute(db).catch((error: { code?: string }) => {
+          if (error.code !== '23505' && error.code !== '42P06') throw error;
+        });
+      }
       return runMigrations(db, adapterMigrations, schema);
     },
     ping: async () => {
