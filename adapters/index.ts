@@ -4,7 +4,8 @@
  * that names are unique and that each has its settings schema and README section.
  */
 import type { AdapterDefinition } from '../gateway/adapter-kit/index.ts';
+import { lopendeZaken } from './lopende-zaken/index.ts';
 import { smtpAdapter } from './smtp/index.ts';
 import { webhooks } from './webhooks/index.ts';
 
-export const adapters: readonly AdapterDefinition<any>[] = [smtpAdapter, webhooks];
+export const adapters: readonly AdapterDefinition<any>[] = [lopendeZaken, smtpAdapter, webhooks];

@@ -5,7 +5,7 @@
  */
 export interface LopendeZakenSettings {
   /**
-   * Koppel's OIN, the sender: carried in wsa:From and wsa:ReplyTo (`…/anonymous?OIN=`), and the default of `zender.organisatie` and `accountCheck.berichtleverancierCode`. It must equal the OIN in the serialNumber of the PKIoverheid certificate.
+   * Koppel's OIN (20 digits), the sender: carried in wsa:From and wsa:ReplyTo (`…/anonymous?OIN=`), and the default of `zender.organisatie` and `accountCheck.berichtleverancierCode`. It must equal the OIN in the serialNumber of the PKIoverheid certificate.
    */
   oin: string;
   /**
@@ -13,7 +13,7 @@ export interface LopendeZakenSettings {
    */
   profile?: '2W-be' | '2W-be-S';
   /**
-   * Two-way TLS for both services: Koppel's PKIoverheid certificate and key, and the CA chain that the partners' server certificates must chain to (Staat der Nederlanden Private Root; TRIAL PKIoverheid in pre-production).
+   * Two-way TLS for both services: Koppel's PKIoverheid certificate and key, and the CA chain that the partners' server certificates must chain to (Staat der Nederlanden Private Root; TRIAL PKIoverheid in pre-production). Members: `certificate`, `privateKey` (write-only), `ca` (all three required, PEM or path), `privateKeyPassphrase` (write-only), `minVersion` (`TLSv1.2` default, or `TLSv1.3`).
    */
   tls: {
     /**
@@ -38,7 +38,7 @@ export interface LopendeZakenSettings {
     minVersion?: 'TLSv1.2' | 'TLSv1.3';
   };
   /**
-   * Signing certificate and key for profile 2W-be-S. Absent: the TLS certificate and key sign.
+   * Signing certificate and key for profile 2W-be-S: `certificate` (sent as the BinarySecurityToken), `privateKey` and `privateKeyPassphrase` (both write-only). Absent: the TLS certificate and key sign.
    */
   signing?: {
     /**
@@ -56,7 +56,7 @@ export interface LopendeZakenSettings {
   };
   zender?: StufSysteem;
   /**
-   * The zakLk01 service of MijnOverheid Lopende Zaken.
+   * The zakLk01 service of MijnOverheid Lopende Zaken: `endpoint` (https, required), `schemaFolder` (the unzipped StUF-ZKN 3.10 package, required), `wsdl` (default: Koppel's WUS-conform zakLk01 WSDL), `receiverOin` (default 00000004003214345001), `ontvanger` (default MijnOverheid / Lopende zaken).
    */
   lopendeZaken: {
     /**
@@ -78,7 +78,7 @@ export interface LopendeZakenSettings {
     ontvanger?: StufSysteem1;
   };
   /**
-   * The reachability check: MijnOverheid BerichtenboxValidatieService, operation ValidateAbonnementen.
+   * The reachability check, MijnOverheid BerichtenboxValidatieService operation ValidateAbonnementen: `endpoint` (https), `wsdl` (Logius' BerichtenboxValidatieService.wsdl) and `berichtTypeCode` (assigned by Logius) required; `schemaFolder` (default: the WSDL's folder), `berichtleverancierCode` (default `oin`), `receiverOin` (default 00000004003214345001), `batchSize` (BSNs per call, 1 to 250, default 250).
    */
   accountCheck: {
     /**
@@ -120,7 +120,7 @@ export interface LopendeZakenSettings {
   sendConcurrency?: number;
 }
 /**
- * StUF zender of every zakLk01. Default: organisatie = `oin`, applicatie `Koppel`.
+ * StUF zender of every zakLk01: `{ organisatie, applicatie, administratie? }`. Default: organisatie = `oin`, applicatie `Koppel`.
  */
 export interface StufSysteem {
   /**

@@ -159,6 +159,10 @@ export interface SoapPartner<R extends CapturedRequest> {
   requireSignature: boolean;
   /** Answer the next `times` requests with `answer`, then return to the standing answer. */
   failNext(answer: PartnerAnswer, times?: number): void;
+  /** Back to a fresh state between tests: no captured requests, standing answer `ok`, nothing queued. */
+  reset(): void;
+  /** TLS connections from clients still open. */
+  openConnections(): number;
   /** Stops listening and drops open connections: new calls are refused until `start()`. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -219,12 +223,26 @@ export async function startValidatieServer(
       },
     }),
   });
-  holder.partner = Object.assign(partner, { reachable, defaultReachable: true });
+  const reset = partner.reset;
+  holder.partner = Object.assign(partner, {
+    reachable,
+    defaultReachable: true,
+    reset() {
+      reset();
+      reachable.clear();
+      (holder.partner as ValidatiePartner).defaultReachable = true;
+    },
+  });
   return holder.partner;
 }
 
 export async function startZakLk01Server(
-  options: PartnerBase & { readonly contracts: PartnerContracts; readonly wsdlPath?: string },
+  options: PartnerBase & {
+    readonly contracts: PartnerContracts;
+    readonly wsdlPath?: string;
+    /** Validate each zakLk01 against the StUF schemas (default true; the benchmark turns it off). */
+    readonly validate?: boolean;
+  },
 ): Promise<ZakLk01Partner> {
   const stufFolder = options.contracts.stufFolder;
   return startPartner<ZakLk01Request>({
@@ -239,7 +257,8 @@ export async function startZakLk01Server(
           zakLk01: (_args: unknown, _cb: unknown, _headers: unknown, req: IncomingMessage) =>
             handle(req, async (captured) => {
               const zakLk01 = bodyElement(captured.raw);
-              const schemaErrors = zakLk01 === undefined ? ['no zakLk01 in the Body'] : await validateZakLk01(zakLk01, stufFolder);
+              const schemaErrors =
+                zakLk01 === undefined ? ['no zakLk01 in the Body'] : options.validate === false ? [] : await validateZakLk01(zakLk01, stufFolder);
               const parsed = pick(parsedBody(captured.raw), 'zakLk01');
               const referentienummer = stringOrUndefined(pick(parsed, 'stuurgegevens', 'referentienummer'));
               const request: ZakLk01Request = {
@@ -310,6 +329,13 @@ async function startPartner<R extends CapturedRequest>(setup: {
     failNext(answer, times = 1) {
       for (let i = 0; i < times; i += 1) queue.push(answer);
     },
+    reset() {
+      requests.length = 0;
+      queue.length = 0;
+      partner.answer = 'ok';
+      partner.requireSignature = false;
+    },
+    openConnections: () => sockets.size,
     async stop() {
       if (!server.listening) return;
       const closed = new Promise<void>((done) => server.close(() => done()));
@@ -339,7 +365,7 @@ async function startPartner<R extends CapturedRequest>(setup: {
       raw: envelope,
       soapAction: headerValue(req.headers.soapaction)?.replace(/^"|"$/g, ''),
       addressing,
-      clientCertificateSubject: peer?.subject?.CN,
+      clientCertificateSubject: [peer?.subject?.CN].flat()[0],
       signature,
       problems,
       answer: problems.length > 0 ? 'check-failed' : answer,
@@ -373,7 +399,8 @@ async function startPartner<R extends CapturedRequest>(setup: {
     return false;
   };
   soapServer.addSoapHeader((_method: string, _args: unknown, headers: Record<string, unknown> | undefined) => {
-    const relatesTo = typeof headers?.MessageID === 'string' ? headers.MessageID : '';
+    const messageId = headers?.MessageID;
+    const relatesTo = typeof messageId === 'string' ? messageId : String((messageId as { $value?: unknown } | undefined)?.$value ?? '');
     return (
       `<wsa:Action xmlns:wsa="${WSA}">${setup.action}Response</wsa:Action>` +
       `<wsa:MessageID xmlns:wsa="${WSA}">urn:uuid:${crypto.randomUUID()}</wsa:MessageID>` +
