@@ -148,13 +148,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           const row = await store.db.selectFrom('settings').select('value').where('scope', '=', definition.name).where('key', '=', key).executeTakeFirst();
           return row ? (JSON.parse(row.value) as T) : undefined;
         },
-        set: async (key, value) => {
-          await store.db
-            .insertInto('settings')
-            .values({ scope: definition.name, key, value: JSON.stringify(value), updated_at: now().getTime() })
-            .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value: JSON.stringify(value), updated_at: now().getTime() }))
-            .execute();
-        },
+        set: (key, value) => putSetting(store, definition.name, key, value, now()),
       },
     });
     const envOverride = config.retryOverrides.get(definition.name);
@@ -274,12 +268,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (policy === undefined) {
           await store.db.deleteFrom('settings').where('scope', '=', adapter).where('key', '=', RETRY_OVERRIDE_KEY).execute();
         } else {
-          const value = JSON.stringify(policy);
-          await store.db
-            .insertInto('settings')
-            .values({ scope: adapter, key: RETRY_OVERRIDE_KEY, value, updated_at: now().getTime() })
-            .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value, updated_at: now().getTime() }))
-            .execute();
+          await putSetting(store, adapter, RETRY_OVERRIDE_KEY, policy, now());
         }
         await loadOverrides();
       },
@@ -367,3 +356,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
+async function putSetting(store: Store, scope: string, key: string, value: unknown, at: Date): Promise<void> {
+  const text = JSON.stringify(value);
+  await store.db
+    .insertInto('settings')
+    .values({ scope, key, value: text, updated_at: at.getTime() })
+    .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value: text, updated_at: at.getTime() }))
+    .execute();
+}
