@@ -172,6 +172,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     now,
     workerId,
+    leaseMs: config.leaseMs,
     secretNames,
     errorLogFile,
     metrics,

@@ -158,6 +158,11 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
             connection,
             prefix: options.prefix,
             concurrency: options.concurrency,
+            // A job held by a dead worker stays "active" in Redis until its lock lapses and the stalled
+            // check returns it; never later than the store's lease, or the sweeper, which skips
+            // deliveries that have a job, cannot help.
+            lockDuration: Math.min(options.leaseMs, 30_000),
+            stalledInterval: Math.min(options.leaseMs, 30_000),
           }),
         );
       }

@@ -25,19 +25,31 @@ export async function claimDue(
   options: ClaimOptions & { readonly limit: number },
 ): Promise<ClaimedDelivery[]> {
   const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  // Two branches, each answered by the (adapter, status, next_attempt_at) index: an OR of the two
+  // would make the database read every delivery the adapter ever had.
+  const due = sql`
+    select d.id, d.next_attempt_at as due from deliveries d
+    where d.adapter = ${options.adapter} and d.status in ('pending', 'retrying') and d.next_attempt_at <= ${options.nowMs}
+      and ${notBlocked()}
+    order by d.next_attempt_at limit ${options.limit}`;
+  const stale = sql`
+    select d.id, d.lease_until as due from deliveries d
+    where d.adapter = ${options.adapter} and d.status = 'active' and d.lease_until < ${options.nowMs}
+      and ${notBlocked()}
+    limit ${options.limit}`;
+  // PostgreSQL locks outside the union (it allows no FOR UPDATE inside one); the UPDATE re-checks
+  // the row, so one that another worker claimed in the meantime is not taken twice.
   const result = await sql<DeliveriesTable>`
     update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
       leased_by = ${options.workerId}, updated_at = ${options.nowMs}
     where id in (
-      select d.id from deliveries d
-      where d.adapter = ${options.adapter}
-        and ((d.status in ('pending', 'retrying') and d.next_attempt_at <= ${options.nowMs})
-          or (d.status = 'active' and d.lease_until < ${options.nowMs}))
-        and ${notBlocked()}
-      order by d.next_attempt_at
-      limit ${options.limit}
-      ${lock}
+      select id from deliveries where id in (
+        select id from (${wrap(dialect, due)} union all ${wrap(dialect, stale)}) claimable
+        order by due
+        limit ${options.limit}
+      ) ${lock}
     )
+      and ${isClaimable(options.nowMs)}
     returning *`.execute(db);
   return withMessages(db, result.rows);
 }
@@ -53,12 +65,23 @@ export async function claimById(
     where id = ${options.deliveryId}
       and id in (
         select d.id from deliveries d where d.id = ${options.deliveryId}
-          and ((d.status in ('pending', 'retrying') and d.next_attempt_at <= ${options.nowMs})
-            or (d.status = 'active' and d.lease_until < ${options.nowMs}))
+          and ${isClaimable(options.nowMs, 'd.')}
           and ${notBlocked()}
       )
     returning *`.execute(db);
   return (await withMessages(db, result.rows))[0];
+}
+
+/** Due and waiting, or held by a worker whose lease ran out. */
+function isClaimable(nowMs: number, alias: '' | 'd.' = '') {
+  const column = (name: string) => sql.raw(`${alias}${name}`);
+  return sql`((${column('status')} in ('pending', 'retrying') and ${column('next_attempt_at')} <= ${nowMs})
+    or (${column('status')} = 'active' and ${column('lease_until')} < ${nowMs}))`;
+}
+
+/** SQLite takes ORDER BY and LIMIT in a union member only inside a subquery. */
+function wrap(dialect: Dialect, query: ReturnType<typeof sql>) {
+  return dialect === 'sqlite' ? sql`select * from (${query})` : sql`(${query})`;
 }
 
 function notBlocked() {

@@ -24,7 +24,7 @@ export interface AttemptRunner {
   runOne(adapter: LoadedAdapter, claimed: ClaimedDelivery, shutdown: AbortSignal): Promise<AttemptResult>;
   /** One attempt of several deliveries through `deliverBatch` (periodic adapters). */
   runBatch(adapter: LoadedAdapter, claimed: readonly ClaimedDelivery[], shutdown: AbortSignal): Promise<AttemptResult[]>;
-  /** Waits for every pending record to be committed. */
+  /** Waits for every pending record to be committed, and stops renewing leases. */
   flush(): Promise<void>;
 }
 
@@ -33,6 +33,8 @@ export interface AttemptRunnerDeps {
   readonly log: Logger;
   readonly now: () => Date;
   readonly workerId: string;
+  /** The lease a claim takes; attempts in flight renew theirs every third of it. */
+  readonly leaseMs: number;
   readonly secretNames: readonly string[];
   readonly errorLogFile: ErrorLogFile;
   readonly metrics: Metrics;
@@ -61,6 +63,7 @@ interface Record_ {
 export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   const random = deps.random ?? Math.random;
   const writer = createRecordWriter(deps);
+  const leases = createLeaseKeeper(deps);
 
   function toDelivery(claimed: ClaimedDelivery): Delivery {
     const { row, message } = claimed;
@@ -171,12 +174,17 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       const attempt = attemptFor(adapter, claimed, deps.now(), shutdown);
       const started = performance.now();
       let result: { outcome: Outcome } | { thrown: unknown };
+      leases.hold([claimed.row.id]);
       try {
         result = { outcome: await adapter.instance.deliver(delivery, attempt) };
       } catch (thrown) {
         result = { thrown };
       }
-      return settle(adapter, claimed, delivery, attempt, result, performance.now() - started);
+      try {
+        return await settle(adapter, claimed, delivery, attempt, result, performance.now() - started);
+      } finally {
+        leases.release([claimed.row.id]);
+      }
     },
 
     async runBatch(adapter, claimed, shutdown) {
@@ -186,6 +194,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       const attempt = attemptFor(adapter, first, deps.now(), shutdown);
       const started = performance.now();
       let results: Array<{ outcome: Outcome } | { thrown: unknown }>;
+      const ids = claimed.map((c) => c.row.id);
+      leases.hold(ids);
       try {
         const outcomes = adapter.instance.deliverBatch
           ? await adapter.instance.deliverBatch(deliveries, attempt)
@@ -196,14 +206,21 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         results = deliveries.map(() => ({ thrown }));
       }
       const duration = performance.now() - started;
-      return Promise.all(
-        claimed.map((c, i) =>
-          settle(adapter, c, deliveries[i] as Delivery, { ...attempt, number: c.row.attempts + 1 }, results[i] as { outcome: Outcome }, duration),
-        ),
-      );
+      try {
+        return await Promise.all(
+          claimed.map((c, i) =>
+            settle(adapter, c, deliveries[i] as Delivery, { ...attempt, number: c.row.attempts + 1 }, results[i] as { outcome: Outcome }, duration),
+          ),
+        );
+      } finally {
+        leases.release(ids);
+      }
     },
 
-    flush: () => writer.flush(),
+    flush: async () => {
+      await writer.flush();
+      leases.stop();
+    },
   };
 }
 
@@ -354,4 +371,48 @@ async function openAlert(trx: Kysely<CoreDatabase>, entry: ErrorLogTable): Promi
     .where('resolved_at', 'is', null)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * Keeps the leases of attempts in flight alive, so that a slow attempt is not taken again by
+ * another worker (or by this one) while it still runs: one UPDATE every third of the lease for all
+ * of this worker's attempts in flight. A worker that dies stops renewing, and its deliveries are
+ * taken again once their lease runs out.
+ */
+function createLeaseKeeper(deps: AttemptRunnerDeps) {
+  const held = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const renew = async (): Promise<void> => {
+    const ids = [...held];
+    for (let i = 0; i < ids.length; i += 500) {
+      await deps.db
+        .updateTable('deliveries')
+        .set({ lease_until: deps.now().getTime() + deps.leaseMs })
+        .where('id', 'in', ids.slice(i, i + 500))
+        .where('leased_by', '=', deps.workerId)
+        .where('status', '=', 'active')
+        .execute();
+    }
+  };
+  return {
+    hold(ids: readonly string[]): void {
+      for (const id of ids) held.add(id);
+      timer ??= setInterval(() => {
+        renew().catch((error: unknown) => deps.log.warn({ err: error }, 'lease_renewal_failed'));
+      }, Math.max(250, Math.floor(deps.leaseMs / 3)));
+      timer.unref();
+    },
+    release(ids: readonly string[]): void {
+      for (const id of ids) held.delete(id);
+      if (held.size === 0 && timer) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    },
+    stop(): void {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      held.clear();
+    },
+  };
 }

@@ -54,19 +54,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     methodNotAllowed: () => problemResponse('method-not-allowed', 'The route does not take this method.'),
     // Admission first: a caller without the right token learns nothing about the request's shape.
     validationFail: async (c: Context, request: FastifyRequest) => {
-      const admitted = await admit(c, request);
+      const admitted = await admit(c.operation as unknown as OperationObject, request);
       if ('refused' in admitted) return admitted.refused;
       return problemResponse('validation-failed', 'The request does not match the API description.', fieldErrors(c));
     },
   });
   for (const [operationId, handler] of Object.entries(deps.handlers)) {
-    api.register(operationId, (c: Context, request: FastifyRequest) => guarded(c, request, handler));
+    api.register(operationId, (c: Context, request: FastifyRequest) =>
+      guarded(c.operation as unknown as OperationObject, c.request.params ?? {}, c.request.query ?? {}, request, handler),
+    );
   }
   await api.init();
 
   /** Role, token, scope and media type, in that order: what decides before the request's shape does. */
-  async function admit(c: Context, request: FastifyRequest): Promise<{ principal?: Principal } | { refused: ApiResponse }> {
-    const operation = c.operation as unknown as { security?: unknown[]; 'x-koppel-scope'?: string; requestBody?: { content?: Record<string, unknown> } };
+  async function admit(operation: OperationObject, request: FastifyRequest): Promise<{ principal?: Principal } | { refused: ApiResponse }> {
     if (!deps.serving()) return { refused: problemResponse('unavailable', 'This process does not serve the API (KOPPEL_ROLE=worker).') };
     let principal: Principal | undefined;
     const publicOperation = Array.isArray(operation.security) && operation.security.length === 0;
@@ -91,14 +92,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return principal ? { principal } : {};
   }
 
-  async function guarded(c: Context, request: FastifyRequest, handler: (r: ApiRequest) => Promise<ApiResponse>): Promise<ApiResponse> {
-    const admitted = await admit(c, request);
+  async function guarded(
+    operation: OperationObject,
+    params: Record<string, unknown>,
+    query: Record<string, unknown>,
+    request: FastifyRequest,
+    handler: (r: ApiRequest) => Promise<ApiResponse>,
+  ): Promise<ApiResponse> {
+    const admitted = await admit(operation, request);
     if ('refused' in admitted) return admitted.refused;
     const { principal } = admitted;
     return handler({
-      operationId: c.operation.operationId ?? '',
-      params: (c.request.params ?? {}) as Record<string, string>,
-      query: (c.request.query ?? {}) as Record<string, string | string[] | undefined>,
+      operationId: operation.operationId,
+      params: params as Record<string, string>,
+      query: query as Record<string, string | string[] | undefined>,
       headers: request.headers,
       body: request.body,
       ...(request.rawBody ? { rawBody: request.rawBody } : {}),
@@ -150,12 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   deps.extraRoutes?.(app);
 
-  const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const [path, search] = splitUrl(request.url);
-    const answer = (await api.handleRequest(
-      { method: request.method, path, query: search, headers: request.headers as Record<string, string>, body: request.body },
-      request,
-    )) as ApiResponse;
+  const send = (reply: FastifyReply, answer: ApiResponse): FastifyReply => {
     const response = completeProblem(answer);
     reply.code(response.status);
     for (const [name, value] of Object.entries(response.headers ?? {})) reply.header(name, value);
@@ -164,10 +166,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!response.headers?.['content-type']) reply.type('application/json');
     return reply.send(JSON.stringify(response.body));
   };
-  app.post('/v1/messages', { bodyLimit: deps.maxMessageBytes }, dispatch);
-  app.post('/v1/messages/batch', { bodyLimit: deps.maxBatchBytes }, dispatch);
+  const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const [path, search] = splitUrl(request.url);
+    const answer = (await api.handleRequest(
+      { method: request.method, path, query: search, headers: request.headers as Record<string, string>, body: request.body },
+      request,
+    )) as ApiResponse;
+    return send(reply, answer);
+  };
+  // The hot routes skip openapi-backend's router: their operation is known, and their bodies are the
+  // canonical validator's to judge. Admission (role, token, scope, media type) is the same code.
+  const direct = (operationId: string) => {
+    const operation = api.getOperation(operationId) as unknown as OperationObject | undefined;
+    const handler = deps.handlers[operationId];
+    if (!operation || !handler) throw new Error(`the OpenAPI documents lack ${operationId}`);
+    return async (request: FastifyRequest, reply: FastifyReply) => send(reply, await guarded(operation, {}, {}, request, handler));
+  };
+  app.post('/v1/messages', { bodyLimit: deps.maxMessageBytes }, direct('messages.post'));
+  app.post('/v1/messages/batch', { bodyLimit: deps.maxBatchBytes }, direct('messages.postBatch'));
   app.all('/*', dispatch);
   return app;
+}
+
+interface OperationObject {
+  readonly operationId: string;
+  readonly security?: unknown[];
+  readonly 'x-koppel-scope'?: string;
+  readonly requestBody?: { readonly content?: Record<string, unknown> };
 }
 
 declare module 'fastify' {

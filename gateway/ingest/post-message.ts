@@ -194,18 +194,24 @@ async function findDuplicates(
   fresh: ReadonlyArray<{ index: number; row: MessagesTable }>,
   results: IngestResult[],
 ): Promise<void> {
-  for (let i = 0; i < fresh.length; i += ROWS_PER_INSERT) {
-    const slice = fresh.slice(i, i + ROWS_PER_INSERT);
-    const existing = await trx
-      .selectFrom('messages')
-      .select(['id', 'source', 'event_id'])
-      .where('event_id', 'in', slice.map((f) => f.row.event_id))
-      .execute();
-    if (existing.length === 0) continue;
-    const known = new Map(existing.map((e) => [`${e.source}\u0000${e.event_id}`, e.id]));
-    for (const f of slice) {
-      const id = known.get(`${f.row.source}\u0000${f.row.event_id}`);
-      if (id !== undefined) results[f.index] = { ok: true, id, duplicate: true, deliveries: [] };
+  // Per source, so that the (source, event_id) unique index answers: event ids alone would scan.
+  const bySource = new Map<string, Array<{ index: number; row: MessagesTable }>>();
+  for (const f of fresh) bySource.set(f.row.source, [...(bySource.get(f.row.source) ?? []), f]);
+  for (const [source, group] of bySource) {
+    for (let i = 0; i < group.length; i += ROWS_PER_INSERT) {
+      const slice = group.slice(i, i + ROWS_PER_INSERT);
+      const existing = await trx
+        .selectFrom('messages')
+        .select(['id', 'event_id'])
+        .where('source', '=', source)
+        .where('event_id', 'in', slice.map((f) => f.row.event_id))
+        .execute();
+      if (existing.length === 0) continue;
+      const known = new Map(existing.map((e) => [e.event_id, e.id]));
+      for (const f of slice) {
+        const id = known.get(f.row.event_id);
+        if (id !== undefined) results[f.index] = { ok: true, id, duplicate: true, deliveries: [] };
+      }
     }
   }
 }

@@ -42,7 +42,7 @@ function openSqlite(file: string): Store {
   // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits.
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<CoreDatabase>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<CoreDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -69,6 +69,34 @@ function openSqlite(file: string): Store {
     },
     close: () => db.destroy(),
   };
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew; compiling SQL is a measurable share of each request on SQLite.
+ * Kysely's driver runs one query at a time per connection, so a prepared statement can be reused.
+ */
+function withStatementCache(database: Database.Database): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  return new Proxy(database, {
+    get(target, property, receiver) {
+      if (property !== 'prepare') {
+        const value: unknown = Reflect.get(target, property, receiver);
+        // Native methods need the real database as `this`, not the proxy.
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (sqlText: string) => {
+        let statement = cache.get(sqlText);
+        if (statement === undefined) {
+          statement = target.prepare(sqlText);
+          if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+          cache.set(sqlText, statement);
+        }
+        return statement;
+      };
+    },
+  });
 }
 
 function openPostgres(options: StoreOptions): Store {

@@ -1,0 +1,301 @@
+/**
+ * `npm run bench`: Koppel's throughput and latency against a bare node:http server measured in the
+ * same run, on embedded SQLite and on PostgreSQL + Redis, then the adapters' own benches. Prints a
+ * table and writes it to bench/results/latest.md. Settings: see `settingsFromEnv()` (BENCH_SECONDS,
+ * BENCH_ONLY=bare,sqlite-single,… to run a subset, BENCH_PROFILE=1 for CPU profiles of the gateway).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDurablePostgres, type BenchPostgres } from './durable-postgres.ts';
+import { runExtraBenches } from './extra.ts';
+import { loadTool, type LoadResult } from './load.ts';
+import { fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
+import {
+  measureBare,
+  measureEndToEnd,
+  measureIngest,
+  postgresRedisBackend,
+  RESULTS_DIR,
+  settingsFromEnv,
+  sqliteBackend,
+  startReceiver,
+  startRedis,
+  type Backend,
+  type IngestFigures,
+} from './scenarios.ts';
+
+const TARGET = {
+  singleShareOfBare: 0.25,
+  singleP99Ms: 20,
+  batchPerSec: 50_000,
+  endToEndPerSec: 5_000,
+  rssMb: 200,
+};
+
+const settings = settingsFromEnv();
+const only = process.env.BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const wanted = (name: string): boolean => !only || only.some((o) => name.startsWith(o) || o.startsWith(name));
+const progress = (line: string): void =>
+  void process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+const began = Date.now();
+const rows: Row[] = [];
+const notes: string[] = [];
+const startLoad = loadLine();
+
+const tool = loadTool();
+progress(`${machineLine()}; ${startLoad}`);
+if (tool === 'autocannon')
+  notes.push(
+    'wrk is not installed: the load came from autocannon in a separate Node process, which costs the measured server more CPU.',
+  );
+
+let bare: LoadResult | undefined;
+if (wanted('bare')) {
+  progress('bare node:http server, single posts …');
+  bare = await measureBare(settings);
+  progress(
+    `bare: ${fmt.rate(bare.requestsPerSec, 'posts/s')}, p50 ${fmt.ms(bare.p50Ms)}, p99 ${fmt.ms(bare.p99Ms)}`,
+  );
+  rows.push({
+    section: 'baseline',
+    scenario: `bare node:http answering 202, single posts, ${settings.connections} clients`,
+    figure: `${fmt.rate(bare.requestsPerSec, 'posts/s')}, p50 ${fmt.ms(bare.p50Ms)}, p99 ${fmt.ms(bare.p99Ms)}`,
+    baseline: '',
+    ratio: '100%',
+    target: '',
+    verdict: '',
+  });
+}
+const baseline = bare ? fmt.rate(bare.requestsPerSec, 'posts/s') : 'not measured';
+const share = (perSec: number): string => (bare ? fmt.ratio(perSec, bare.requestsPerSec) : 'n/a');
+
+const receiver = await startReceiver();
+let postgres: BenchPostgres | null = null;
+try {
+  await runBackend(sqliteBackend, true);
+  if (['pg-single', 'pg-batch', 'pg-e2e'].some(wanted)) {
+    progress('starting PostgreSQL 15 (fsync on) and Redis …');
+    postgres = await startDurablePostgres();
+    const redis = await startRedis();
+    if (postgres && redis) await runBackend(postgresRedisBackend(postgres, redis), false);
+    else {
+      const missing = [postgres ? '' : 'PostgreSQL 15', redis ? '' : 'redis-server']
+        .filter(Boolean)
+        .join(' and ');
+      rows.push({
+        section: 'PostgreSQL + Redis',
+        scenario: `skipped: ${missing} not installed`,
+        figure: '',
+        baseline: '',
+        ratio: '',
+        target: '',
+        verdict: 'SKIP',
+      });
+      progress(`PostgreSQL + Redis skipped: ${missing} not installed`);
+    }
+    await redis?.stop();
+  }
+} finally {
+  await receiver.stop();
+  await postgres?.stop();
+}
+
+if (wanted('extras')) rows.push(...(await runExtraBenches(progress)));
+
+const endLoad = loadLine();
+const report = [
+  `# Koppel bench, ${new Date().toISOString()}`,
+  '',
+  `Machine: ${machineLine()}.`,
+  `Load generator: ${tool}, ${settings.connections} connections, ${settings.threads} threads, ${settings.seconds} s per load after ${settings.warmupSeconds} s warm-up; every server under test in its own process.`,
+  `System load: at start ${startLoad}; at end ${endLoad}. Other work on the machine makes every figure lower and noisier; the ratios to the bare server, measured in the same run, are the steadier figures.`,
+  'SQLite: WAL, synchronous=NORMAL (a 202 survives a crash of the process; the last commits can be lost on power loss). PostgreSQL 15: fsync, synchronous_commit and full_page_writes on (defaults). Redis without persistence.',
+  '',
+  renderTable(rows),
+  '',
+  ...(notes.length > 0 ? ['Notes:', ...notes.map((n) => `- ${n}`), ''] : []),
+  `Total bench time ${((Date.now() - began) / 1000).toFixed(0)} s.`,
+  '',
+].join('\n');
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(join(RESULTS_DIR, 'latest.md'), report);
+process.stdout.write(`\n${report}\nWritten to bench/results/latest.md\n`);
+// Redis and PostgreSQL helpers register exit clean-ups; nothing else should keep the loop alive.
+process.exit(0);
+
+async function runBackend(backend: Backend, targets: boolean): Promise<void> {
+  const peaks: number[] = [];
+  const section = backend.label;
+  const key = backend.key;
+  const guard = async (name: string, scenario: string, measure: () => Promise<void>): Promise<void> => {
+    if (!wanted(`${key}-${name}`)) return;
+    progress(`${section}: ${scenario} …`);
+    try {
+      await measure();
+    } catch (error) {
+      progress(`${section}: ${scenario} failed: ${(error as Error).stack ?? String(error)}`);
+      rows.push({
+        section,
+        scenario,
+        figure: describe(error),
+        baseline: '',
+        ratio: '',
+        target: '',
+        verdict: 'ERROR',
+      });
+    }
+  };
+  const check = (scenario: string, figures: IngestFigures, perRequest: number): void => {
+    const expected = figures.load.requests * perRequest;
+    if (figures.load.errors > 0)
+      notes.push(`${section}, ${scenario}: ${figures.load.errors} requests failed or were refused.`);
+    // Requests still in flight when the load stopped are stored too, so the store may hold a few more.
+    if (figures.stored < expected || figures.planned !== figures.stored) {
+      notes.push(
+        `${section}, ${scenario}: ${expected} messages acknowledged, ${figures.stored} stored, ${figures.planned} deliveries planned (expected one each).`,
+      );
+    }
+    progress(
+      `${section}: ${scenario}: ${fmt.rate(figures.messagesPerSec, 'msgs/s')}, p50 ${fmt.ms(figures.load.p50Ms)}, p99 ${fmt.ms(figures.load.p99Ms)}, ${figures.stored} stored, ${figures.planned} planned, RSS ${fmt.mb(figures.rssMb)}`,
+    );
+  };
+
+  await guard('single', 'single-message ingest', async () => {
+    const f = await measureIngest({
+      backend,
+      batch: false,
+      receiverUrl: 'http://127.0.0.1:9/unused',
+      settings,
+    });
+    check('single-message ingest', f, 1);
+    peaks.push(f.rssMb);
+    const ok = bare !== undefined && f.messagesPerSec >= TARGET.singleShareOfBare * bare.requestsPerSec;
+    rows.push({
+      section,
+      scenario: `single-message ingest, ${settings.connections} clients (authenticated, validated, stored, 1 delivery planned)`,
+      figure: fmt.rate(f.messagesPerSec, 'msgs/s'),
+      baseline,
+      ratio: share(f.messagesPerSec),
+      target: targets ? `≥ ${TARGET.singleShareOfBare * 100}% of bare` : '',
+      verdict: targets ? verdict(ok) : '',
+    });
+    rows.push({
+      section,
+      scenario: 'single-message ingest: acknowledgement latency',
+      figure: `p50 ${fmt.ms(f.load.p50Ms)}, p99 ${fmt.ms(f.load.p99Ms)}`,
+      baseline: bare ? `p50 ${fmt.ms(bare.p50Ms)}, p99 ${fmt.ms(bare.p99Ms)}` : '',
+      ratio: '',
+      target: targets ? `p99 < ${TARGET.singleP99Ms} ms` : '',
+      verdict: targets ? verdict(f.load.p99Ms < TARGET.singleP99Ms) : '',
+    });
+  });
+
+  await guard('batch', `batch ingest (${settings.batchSize} events per request)`, async () => {
+    const f = await measureIngest({
+      backend,
+      batch: true,
+      receiverUrl: 'http://127.0.0.1:9/unused',
+      settings,
+    });
+    check('batch ingest', f, settings.batchSize);
+    peaks.push(f.rssMb);
+    rows.push({
+      section,
+      scenario: `batch ingest, ${settings.batchSize} events per request, ${settings.connections} clients`,
+      figure: fmt.rate(f.messagesPerSec, 'msgs/s'),
+      baseline,
+      ratio: share(f.messagesPerSec),
+      target: targets ? `≥ ${fmt.rate(TARGET.batchPerSec, 'msgs/s')}` : '',
+      verdict: targets ? verdict(f.messagesPerSec >= TARGET.batchPerSec) : '',
+    });
+    rows.push({
+      section,
+      scenario: 'batch ingest: acknowledgement latency per batch',
+      figure: `p50 ${fmt.ms(f.load.p50Ms)}, p99 ${fmt.ms(f.load.p99Ms)}`,
+      baseline: '',
+      ratio: '',
+      target: '',
+      verdict: '',
+    });
+  });
+
+  await guard('e2e', `end-to-end, ${settings.endToEndMessages} messages to a loopback receiver`, async () => {
+    const { throughput: t, latency: l } = await measureEndToEnd({
+      backend,
+      receiver,
+      settings,
+      latency: wanted(`${key}-e2e-latency`),
+    });
+    peaks.push(t.rssMb);
+    progress(
+      `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}, RSS ${fmt.mb(t.rssMb)}`,
+    );
+    if (t.timedOut)
+      notes.push(
+        `${section}, end-to-end: only ${t.delivered} of ${t.messages} deliveries arrived before the time limit; the figure is what arrived.`,
+      );
+    if (t.delivered > t.messages)
+      notes.push(
+        `${section}, end-to-end: the receiver got ${t.delivered - t.messages} deliveries more than once.`,
+      );
+    rows.push({
+      section,
+      scenario: `end-to-end: ${t.messages} messages posted in batches → test adapter → loopback receiver (first post to last arrival)`,
+      figure: fmt.rate(t.deliveriesPerSec, 'deliveries/s'),
+      baseline,
+      ratio: share(t.deliveriesPerSec),
+      target: targets ? `≥ ${fmt.rate(TARGET.endToEndPerSec, 'deliveries/s')}` : '',
+      verdict: targets ? verdict(t.deliveriesPerSec >= TARGET.endToEndPerSec) : '',
+    });
+    if (l instanceof Error) {
+      progress(`${section}: latency at a fixed rate failed: ${l.stack ?? l.message}`);
+      rows.push({
+        section,
+        scenario: `ingest → delivery latency at ${settings.rate} msgs/s offered`,
+        figure: describe(l),
+        baseline: '',
+        ratio: '',
+        target: '',
+        verdict: 'ERROR',
+      });
+    } else if (l) {
+      progress(
+        `${section}: at ${l.rate} msgs/s: ack p50 ${fmt.ms(l.ackP50Ms)} p99 ${fmt.ms(l.ackP99Ms)}; ingest→delivery p50 ${fmt.ms(l.deliveryP50Ms)} p99 ${fmt.ms(l.deliveryP99Ms)}; ${l.lost} lost`,
+      );
+      if (l.lost > 0)
+        notes.push(
+          `${section}, latency at ${l.rate} msgs/s: ${l.lost} of ${l.messages} messages did not arrive in time.`,
+        );
+      rows.push({
+        section,
+        scenario: `ingest → delivery latency at ${l.rate} msgs/s offered (single posts, open loop, ${l.messages} messages)`,
+        figure: `p50 ${fmt.ms(l.deliveryP50Ms)}, p99 ${fmt.ms(l.deliveryP99Ms)} (ack p50 ${fmt.ms(l.ackP50Ms)}, p99 ${fmt.ms(l.ackP99Ms)})`,
+        baseline: '',
+        ratio: '',
+        target: '',
+        verdict: '',
+      });
+    }
+  });
+
+  if (peaks.length > 0) {
+    const peak = Math.max(...peaks);
+    rows.push({
+      section,
+      scenario: 'gateway resident memory at load (peak VmRSS over the scenarios above)',
+      figure: fmt.mb(peak),
+      baseline: '',
+      ratio: '',
+      target: `< ${TARGET.rssMb} MB`,
+      verdict: verdict(peak < TARGET.rssMb),
+    });
+  }
+}
+
+/** An error for a table cell, with its cause (fetch hides the socket error there). */
+function describe(error: unknown): string {
+  const e = error as Error & { cause?: Error };
+  return `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`.slice(0, 160);
+}

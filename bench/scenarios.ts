@@ -1,0 +1,440 @@
+/**
+ * The bench's building blocks and scenarios. Each measured server runs in its own process (see
+ * child.ts); the load comes from wrk (load.ts); memory is the gateway process's peak VmRSS while
+ * the load runs. Other benches (bench/extra.ts) may reuse the blocks.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { accountChangedEvent } from '../test/helpers/gateway.ts';
+import { startRedis, type TestRedis } from '../test/helpers/servers/redis.ts';
+import { startChild, type ChildHandle } from './child.ts';
+import type { BenchPostgres } from './durable-postgres.ts';
+import type { GatewayReady, StoreCounts } from './gateway-server.ts';
+import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
+import type { ReceiverStats } from './receiver.ts';
+import { sampleRss } from './rss.ts';
+
+export interface BenchSettings {
+  /** Length of each measured load. */
+  readonly seconds: number;
+  /** A short load before each measured one, so that the JIT and the connection pools are warm. */
+  readonly warmupSeconds: number;
+  readonly connections: number;
+  readonly threads: number;
+  readonly batchSize: number;
+  /** Messages posted (in batches) for the end-to-end figure. */
+  readonly endToEndMessages: number;
+  /** Messages per second offered for the ingest-to-delivery latency, and for how long. */
+  readonly rate: number;
+  readonly rateSeconds: number;
+  /** Write a CPU profile of each gateway process to bench/results/profiles/. */
+  readonly profile: boolean;
+}
+
+const number = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+};
+
+export function settingsFromEnv(): BenchSettings {
+  return {
+    seconds: number('BENCH_SECONDS', 10),
+    warmupSeconds: number('BENCH_WARMUP_SECONDS', 1),
+    connections: number('BENCH_CONNECTIONS', 64),
+    threads: number('BENCH_THREADS', 2),
+    batchSize: number('BENCH_BATCH', 100),
+    endToEndMessages: number('BENCH_E2E_MESSAGES', 20_000),
+    rate: number('BENCH_RATE', 500),
+    rateSeconds: number('BENCH_RATE_SECONDS', 5),
+    profile: process.env.BENCH_PROFILE === '1',
+  };
+}
+
+export const RESULTS_DIR = new URL('./results/', import.meta.url).pathname;
+
+// ── Backends ────────────────────────────────────────────────────────────────────────────────
+
+export interface Backend {
+  readonly key: 'sqlite' | 'pg';
+  readonly label: string;
+  /** Environment for one gateway under test: a fresh namespace each call. */
+  env(): Promise<Record<string, string>>;
+}
+
+export const sqliteBackend: Backend = { key: 'sqlite', label: 'SQLite (embedded)', env: async () => ({}) };
+
+export function postgresRedisBackend(postgres: BenchPostgres, redis: TestRedis): Backend {
+  return {
+    key: 'pg',
+    label: 'PostgreSQL + Redis',
+    env: async () => ({
+      DATABASE_URL: postgres.url,
+      KOPPEL_DATABASE_SCHEMA: await postgres.createSchema('bench'),
+      REDIS_URL: redis.url,
+      KOPPEL_QUEUE_PREFIX: `bench-${randomUUID()}`,
+      KOPPEL_SECRET_KEY: randomBytes(32).toString('base64'),
+    }),
+  };
+}
+
+export { startRedis };
+
+// ── Processes ───────────────────────────────────────────────────────────────────────────────
+
+export type Receiver = ChildHandle<{ url: string }>;
+
+export function startReceiver(): Promise<Receiver> {
+  return startChild<{ url: string }>('./receiver.ts');
+}
+
+export interface GatewayProcess {
+  readonly child: ChildHandle<GatewayReady>;
+  readonly url: string;
+  readonly token: string;
+  counts(): Promise<StoreCounts>;
+  stop(): Promise<void>;
+}
+
+/** `koppel serve` in a child process with the test adapter planning one delivery per message to `receiverUrl`. */
+export async function startGatewayProcess(options: {
+  readonly backend: Backend;
+  readonly role: 'api' | 'all';
+  readonly receiverUrl: string;
+  readonly settings: BenchSettings;
+  /** Names the CPU profile. */
+  readonly label: string;
+}): Promise<GatewayProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'koppel-bench-'));
+  // One folder per gateway: the main thread and tsx's loader thread each write a profile.
+  const profileDir = join(RESULTS_DIR, 'profiles', options.label);
+  if (options.settings.profile) mkdirSync(profileDir, { recursive: true });
+  const execArgv = options.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = await startChild<GatewayReady>('./gateway-server.ts', {
+    execArgv,
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      KOPPEL_DATA_DIR: dataDir,
+      KOPPEL_ROLE: options.role,
+      KOPPEL_OUTBOUND_ALLOW: '127.0.0.0/8',
+      KOPPEL_SHUTDOWN_GRACE_MS: '2000',
+      KOPPEL_SETTINGS_TEST_HTTP: JSON.stringify({ urls: [options.receiverUrl] }),
+      ...(await options.backend.env()),
+    },
+  }).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  if (child.ready.token === null) throw new Error('the gateway process gave no token');
+  return {
+    child,
+    url: child.ready.url,
+    token: child.ready.token,
+    counts: () => child.call<StoreCounts>('counts'),
+    async stop() {
+      await child.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ── Bodies ──────────────────────────────────────────────────────────────────────────────────
+
+const SLOT = '\u0000slot\u0000';
+
+/** One CloudEvent (nl.accounts.account-gewijzigd, the canonical example's data), split around its id. */
+export function singleBody(): string[] {
+  return JSON.stringify(accountChangedEvent({ id: SLOT })).split(JSON.stringify(SLOT).slice(1, -1));
+}
+
+export function batchBody(size: number): string[] {
+  return JSON.stringify(Array.from({ length: size }, () => accountChangedEvent({ id: SLOT }))).split(
+    JSON.stringify(SLOT).slice(1, -1),
+  );
+}
+
+function fillBody(parts: readonly string[], prefix: string): string {
+  return parts.slice(1).reduce((text, part, i) => `${text}${prefix}-${i + 1}${part}`, parts[0] ?? '');
+}
+
+// ── Scenarios ───────────────────────────────────────────────────────────────────────────────
+
+export interface IngestFigures {
+  readonly load: LoadResult;
+  /** Messages per second: requests/s × events per request. */
+  readonly messagesPerSec: number;
+  readonly rssMb: number;
+  /** Messages and planned deliveries the measured load left in the store. */
+  readonly stored: number;
+  readonly planned: number;
+}
+
+async function warmAndLoad(
+  spec: Omit<LoadSpec, 'seconds' | 'tag'>,
+  settings: BenchSettings,
+): Promise<LoadResult> {
+  const run = randomUUID().slice(0, 8);
+  await runLoad({ ...spec, seconds: settings.warmupSeconds, tag: `w${run}` });
+  return runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
+}
+
+export async function measureBare(settings: BenchSettings): Promise<LoadResult> {
+  const bare = await startChild<{ url: string }>('./bare-server.ts');
+  try {
+    return await warmAndLoad(
+      {
+        url: `${bare.ready.url}/v1/messages`,
+        contentType: 'application/json',
+        parts: singleBody(),
+        connections: settings.connections,
+        threads: settings.threads,
+      },
+      settings,
+    );
+  } finally {
+    await bare.stop();
+  }
+}
+
+/**
+ * Authenticated, validated, stored, deliveries planned: POST /v1/messages (or /batch) to a gateway
+ * of role `api`. On SQLite that process has no dispatcher, so the figure is ingest alone; on
+ * PostgreSQL + Redis it also enqueues one BullMQ job per delivery, as an API process does.
+ */
+export async function measureIngest(options: {
+  readonly backend: Backend;
+  readonly batch: boolean;
+  readonly receiverUrl: string;
+  readonly settings: BenchSettings;
+}): Promise<IngestFigures> {
+  const { settings } = options;
+  const gateway = await startGatewayProcess({
+    ...options,
+    role: 'api',
+    label: `${options.backend.key}-ingest-${options.batch ? 'batch' : 'single'}`,
+  });
+  try {
+    const perRequest = options.batch ? settings.batchSize : 1;
+    const spec = {
+      url: `${gateway.url}/v1/messages${options.batch ? '/batch' : ''}`,
+      token: gateway.token,
+      contentType: 'application/json',
+      parts: options.batch ? batchBody(settings.batchSize) : singleBody(),
+      connections: settings.connections,
+      threads: settings.threads,
+    };
+    const run = randomUUID().slice(0, 8);
+    await runLoad({ ...spec, seconds: settings.warmupSeconds, tag: `w${run}` });
+    const before = await settledCounts(gateway);
+    const rss = sampleRss(gateway.child.pid);
+    const load = await runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
+    const rssMb = rss.stop();
+    const after = await settledCounts(gateway);
+    const planned = (after.deliveries.pending ?? 0) - (before.deliveries.pending ?? 0);
+    return {
+      load,
+      messagesPerSec: load.requestsPerSec * perRequest,
+      rssMb,
+      stored: after.messages - before.messages,
+      planned,
+    };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** The counts once requests still in flight when wrk stopped have been committed. */
+async function settledCounts(gateway: GatewayProcess): Promise<StoreCounts> {
+  let last = await gateway.counts();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = await gateway.counts();
+    if (now.messages === last.messages) return now;
+    last = now;
+  }
+  return last;
+}
+
+export interface EndToEndFigures {
+  readonly messages: number;
+  readonly delivered: number;
+  readonly seconds: number;
+  readonly deliveriesPerSec: number;
+  readonly rssMb: number;
+  readonly timedOut: boolean;
+}
+
+export interface LatencyFigures {
+  readonly rate: number;
+  readonly messages: number;
+  readonly ackP50Ms: number;
+  readonly ackP99Ms: number;
+  readonly deliveryP50Ms: number;
+  readonly deliveryP99Ms: number;
+  readonly lost: number;
+}
+
+/**
+ * Both end-to-end scenarios on one gateway of role `all`: first as many deliveries per second as
+ * it can (N messages posted in batches, timed from the first post to the N-th arrival at the
+ * receiver), then, once idle, ingest-to-delivery latency at a fixed offered rate.
+ */
+export async function measureEndToEnd(options: {
+  readonly backend: Backend;
+  readonly receiver: Receiver;
+  readonly settings: BenchSettings;
+  readonly latency: boolean;
+}): Promise<{ throughput: EndToEndFigures; latency?: LatencyFigures | Error }> {
+  const { settings, receiver } = options;
+  const gateway = await startGatewayProcess({
+    ...options,
+    role: 'all',
+    receiverUrl: receiver.ready.url,
+    label: `${options.backend.key}-end-to-end`,
+  });
+  try {
+    // Warm-up: one batch through, so that connections to the receiver exist before timing starts.
+    await receiver.call('reset');
+    await postBatches(
+      gateway,
+      settings.batchSize,
+      settings.batchSize,
+      `w${randomUUID().slice(0, 8)}`,
+      settings,
+    );
+    await waitForDeliveries(receiver, settings.batchSize, 10_000);
+
+    await receiver.call('reset');
+    const n = settings.endToEndMessages;
+    const rss = sampleRss(gateway.child.pid);
+    const startedAt = Date.now();
+    await postBatches(gateway, n, settings.batchSize, `e${randomUUID().slice(0, 8)}`, settings);
+    const stats = await waitForDeliveries(receiver, n, Math.max(20_000, settings.seconds * 3_000));
+    const rssMb = rss.stop();
+    const seconds = ((stats.count >= n ? stats.lastAt : Date.now()) - startedAt) / 1000;
+    const throughput: EndToEndFigures = {
+      messages: n,
+      delivered: stats.count,
+      seconds,
+      deliveriesPerSec: Math.min(stats.count, n) / seconds,
+      rssMb,
+      timedOut: stats.count < n,
+    };
+    if (!options.latency || throughput.timedOut) return { throughput };
+    // A failure here must not lose the throughput figure measured above.
+    const latency = await measureLatencyAtRate(gateway, receiver, settings).catch((error: unknown) =>
+      error instanceof Error ? error : new Error(String(error)),
+    );
+    return { throughput, latency };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function postBatches(
+  gateway: GatewayProcess,
+  n: number,
+  size: number,
+  tag: string,
+  settings: BenchSettings,
+): Promise<void> {
+  const requests = Math.ceil(n / size);
+  let next = 0;
+  const poster = async (): Promise<void> => {
+    while (next < requests) {
+      const index = next++;
+      const count = Math.min(size, n - index * size);
+      const answer = await fetch(`${gateway.url}/v1/messages/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway.token}` },
+        body: fillBody(batchBody(count), `${tag}-${index}`),
+      });
+      const body = (await answer.json()) as { accepted?: number };
+      if (answer.status !== 207 || body.accepted !== count)
+        throw new Error(`batch refused: ${answer.status} ${JSON.stringify(body).slice(0, 300)}`);
+    }
+  };
+  // A few posters at once, as a back-office export would; far fewer than the gateway's concurrency.
+  await Promise.all(Array.from({ length: Math.min(4, settings.connections) }, poster));
+}
+
+async function waitForDeliveries(receiver: Receiver, n: number, timeoutMs: number): Promise<ReceiverStats> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await receiver.call<ReceiverStats>('stats');
+    if (stats.count >= n || Date.now() > deadline) return stats;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Open loop: message i is posted at start + i/rate whatever the answers, so that a slow gateway cannot slow the offer. */
+async function measureLatencyAtRate(
+  gateway: GatewayProcess,
+  receiver: Receiver,
+  settings: BenchSettings,
+): Promise<LatencyFigures> {
+  await receiver.call('reset', { record: true });
+  const total = Math.round(settings.rate * settings.rateSeconds);
+  const parts = singleBody();
+  const tag = `r${randomUUID().slice(0, 8)}`;
+  const postedAt = new Map<string, number>();
+  const acks: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  // As many connections as the throughput loads use; a post waiting for a free one is late, and
+  // that lateness counts, because every latency is measured from the post's scheduled time.
+  const pool = new Pool(gateway.url, { connections: settings.connections });
+  const start = Date.now();
+  try {
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / settings.rate;
+      const wait = due - Date.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(
+        pool
+          .request({
+            method: 'POST',
+            path: '/v1/messages',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway.token}` },
+            body: fillBody(parts, `${tag}-${i}`),
+          })
+          .then(async (answer) => {
+            const body = (await answer.body.json()) as { id?: string };
+            if (answer.statusCode !== 202 || !body.id)
+              throw new Error(`post refused: ${answer.statusCode} ${JSON.stringify(body).slice(0, 300)}`);
+            acks.push(Date.now() - due);
+            postedAt.set(body.id, due);
+          }),
+      );
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await pool.close();
+  }
+  await waitForDeliveries(receiver, total, 30_000);
+  const arrivals = await receiver.call<Array<[string, number]>>('arrivals');
+  const firstArrival = new Map<string, number>();
+  for (const [id, at] of arrivals) if (!firstArrival.has(id)) firstArrival.set(id, at);
+  const delays = [...postedAt].flatMap(([id, sentAt]) => {
+    const at = firstArrival.get(id);
+    return at === undefined ? [] : [at - sentAt];
+  });
+  return {
+    rate: settings.rate,
+    messages: total,
+    ackP50Ms: percentile(acks, 50),
+    ackP99Ms: percentile(acks, 99),
+    deliveryP50Ms: percentile(delays, 50),
+    deliveryP99Ms: percentile(delays, 99),
+    lost: total - delays.length,
+  };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimDue } from '../../gateway/dispatch/claims.ts';
+import { openStore, type Store, type StoreOptions } from '../../gateway/store/db.ts';
+import type { DeliveriesTable, MessagesTable } from '../../gateway/store/schema.ts';
+import { describeEachBackend, type Backend } from '../helpers/backends.ts';
+
+const NO_ADAPTER_MIGRATIONS = new Map();
+const DB_MODULE = new URL('../../gateway/store/db.ts', import.meta.url).pathname;
+
+type Namespace = Pick<StoreOptions, 'sqliteFile' | 'databaseUrl' | 'databaseSchema'>;
+
+function message(overrides: Partial<MessagesTable> = {}): MessagesTable {
+  return {
+    id: randomUUID(),
+    source: 'urn:nld:oin:00000001823288444000:systeem:test',
+    event_id: `evt-${randomUUID()}`,
+    type: 'nl.accounts.account-gewijzigd',
+    subject: null,
+    event_time: null,
+    received_at: 1_790_000_000_000,
+    envelope: '{}',
+    ...overrides,
+  };
+}
+
+function delivery(messageId: string, overrides: Partial<DeliveriesTable> = {}): DeliveriesTable {
+  return {
+    id: randomUUID(),
+    message_id: messageId,
+    adapter: 'test-http',
+    target: 'url-0',
+    target_label: null,
+    ordering_key: null,
+    sequence_key: null,
+    ordering_position: '2026-11-23T10:00:00Z',
+    sequence: 1,
+    status: 'pending',
+    attempts: 0,
+    failures: 0,
+    next_attempt_at: 1_790_000_000_000,
+    lease_until: null,
+    leased_by: null,
+    last_outcome: null,
+    last_reason: null,
+    last_status: null,
+    created_at: 1_790_000_000_000,
+    updated_at: 1_790_000_000_000,
+    finished_at: null,
+    ...overrides,
+  };
+}
+
+// store.pg.test.ts: the SQLite half always runs, the PostgreSQL half needs the server.
+describeEachBackend('store', (backend: () => Backend) => {
+  const stores: Store[] = [];
+  const dirs: string[] = [];
+  afterEach(async function () {
+    for (const store of stores.splice(0)) await store.close();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh namespace: a new SQLite file, or a new PostgreSQL schema (not created yet when `fresh`). */
+  function namespace(fresh = false): Namespace {
+    const { env } = backend();
+    const dir = mkdtempSync(join(tmpdir(), 'koppel-store-'));
+    dirs.push(dir);
+    const schema = fresh ? `${env.KOPPEL_DATABASE_SCHEMA}_new` : env.KOPPEL_DATABASE_SCHEMA;
+    return {
+      sqliteFile: join(dir, 'koppel.sqlite'),
+      ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+      ...(schema ? { databaseSchema: schema } : {}),
+    };
+  }
+
+  function open(where: Namespace): Store {
+    const store = openStore({ ...where, poolSize: 2 });
+    stores.push(store);
+    return store;
+  }
+
+  it('applies the migrations once: a second run finds nothing to do', async function () {
+    const where = namespace();
+    assert.deepEqual(await open(where).migrate(NO_ADAPTER_MIGRATIONS), ['core/0001-core']);
+    assert.deepEqual(await open(where).migrate(NO_ADAPTER_MIGRATIONS), []);
+  });
+
+  it('migrates safely from two processes at once on the same namespace', async function () {
+    this.timeout(60_000);
+    const where = namespace(true);
+    // Both children load first and then migrate at the same instant.
+    const startAt = Date.now() + 4000;
+    const migrateInChild = () =>
+      new Promise<string[]>((resolve, reject) => {
+        const script = `
+          const { openStore } = await import(${JSON.stringify(DB_MODULE)});
+          const store = openStore(JSON.parse(process.env.STORE_OPTIONS));
+          await new Promise((resolve) => setTimeout(resolve, Number(process.env.START_AT) - Date.now()));
+          const items = { name: '0001-items', up: (db) => db.schema.createTable('test_http_items').addColumn('id', 'text', (c) => c.primaryKey()).execute() };
+          process.stdout.write(JSON.stringify(await store.migrate(new Map([['test-http', [items]]]))));
+          await store.close();`;
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', script],
+          { env: { PATH: process.env.PATH ?? '', STORE_OPTIONS: JSON.stringify(where), START_AT: String(startAt) } },
+          (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as string[])),
+        );
+      });
+    const [first, second] = await Promise.all([migrateInChild(), migrateInChild()]);
+    assert.deepEqual([...first, ...second].sort(), ['core/0001-core', 'test-http/0001-items'], 'each migration applied by exactly one process');
+    const store = open(where);
+    await store.db.insertInto('messages').values(message()).execute();
+    assert.deepEqual(await store.db.selectFrom('test_http_items' as never).selectAll().execute(), []);
+  });
+
+  it('round-trips a message, its delivery and an attempt with the same queries and types', async function () {
+    const store = open(namespace());
+    await store.migrate(NO_ADAPTER_MIGRATIONS);
+    const m = message({ subject: 'zaak-1', event_time: '2026-11-23T10:00:00Z' });
+    const d = delivery(m.id, { ordering_key: 'zaak-1' });
+    await store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('messages').values(m).execute();
+      await trx.insertInto('deliveries').values(d).execute();
+      await trx
+        .insertInto('attempts')
+        .values({
+          id: randomUUID(),
+          delivery_id: d.id,
+          number: 1,
+          started_at: 1_790_000_000_123,
+          duration_ms: 12,
+          outcome: 'delivered',
+          reason: null,
+          code: null,
+          request_summary: 'POST http://127.0.0.1/hook',
+          request_body: '{"id":"x"}',
+          response_status: '200',
+          response_body: 'ok',
+          next_attempt_at: null,
+        })
+        .execute();
+    });
+    const row = await store.db
+      .selectFrom('deliveries')
+      .innerJoin('messages', 'messages.id', 'deliveries.message_id')
+      .innerJoin('attempts', 'attempts.delivery_id', 'deliveries.id')
+      .select(['messages.received_at', 'messages.subject', 'deliveries.next_attempt_at', 'deliveries.ordering_key', 'attempts.started_at', 'attempts.duration_ms'])
+      .where('deliveries.id', '=', d.id)
+      .executeTakeFirstOrThrow();
+    // Epoch milliseconds are bigint in PostgreSQL and come back as numbers, as in SQLite.
+    assert.deepEqual(row, {
+      received_at: 1_790_000_000_000,
+      subject: 'zaak-1',
+      next_attempt_at: 1_790_000_000_000,
+      ordering_key: 'zaak-1',
+      started_at: 1_790_000_000_123,
+      duration_ms: 12,
+    });
+  });
+
+  it('keeps (source, event_id) unique, and ON CONFLICT DO NOTHING returns no row', async function () {
+    const store = open(namespace());
+    await store.migrate(NO_ADAPTER_MIGRATIONS);
+    const first = message();
+    await store.db.insertInto('messages').values(first).execute();
+    const again = { ...message(), source: first.source, event_id: first.event_id };
+    await assert.rejects(store.db.insertInto('messages').values(again).execute(), /unique/i);
+    const inserted = await store.db
+      .insertInto('messages')
+      .values(again)
+      .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+      .returning('id')
+      .execute();
+    assert.deepEqual(inserted, []);
+  });
+
+  it('claims due deliveries, re-takes expired leases and holds later ones of an ordering key', async function () {
+    const store = open(namespace());
+    await store.migrate(NO_ADAPTER_MIGRATIONS);
+    const now = 1_790_000_100_000;
+    const [m, m2] = [message(), message()];
+    await store.db.insertInto('messages').values([m, m2]).execute();
+    const due = delivery(m.id, { target: 'due' });
+    const notYet = delivery(m.id, { target: 'not-yet', next_attempt_at: now + 1000 });
+    const orphaned = delivery(m.id, { target: 'orphaned', status: 'active', leased_by: 'dead', lease_until: now - 1 });
+    const leased = delivery(m.id, { target: 'leased', status: 'active', leased_by: 'alive', lease_until: now + 1000 });
+    const first = delivery(m.id, { target: 'ordered', ordering_key: 'k', ordering_position: '1', status: 'retrying', next_attempt_at: now + 5000 });
+    const second = delivery(m2.id, { target: 'ordered', ordering_key: 'k', ordering_position: '2' });
+    await store.db.insertInto('deliveries').values([due, notYet, orphaned, leased, first, second]).execute();
+
+    const claimed = await claimDue(store.db, store.dialect, { adapter: 'test-http', workerId: 'me', nowMs: now, leaseMs: 2000, limit: 10 });
+    assert.deepEqual(claimed.map((c) => c.row.target).sort(), ['due', 'orphaned']);
+    assert.ok(claimed.every((c) => c.row.status === 'active' && c.row.leased_by === 'me' && c.row.lease_until === now + 2000 && c.message.id === c.row.message_id));
+    assert.deepEqual(await claimDue(store.db, store.dialect, { adapter: 'test-http', workerId: 'other', nowMs: now, leaseMs: 2000, limit: 10 }), []);
+  });
+});
