@@ -316,7 +316,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         dispatcherHealthy: () => dispatcher?.healthy() ?? Promise.resolve(true),
         adapters: () => loaded,
       });
-      registerPortal(fastify);
+      // A worker serves no API, so a portal there could only show errors.
+      if (config.role !== 'worker') registerPortal(fastify);
     },
   });
 

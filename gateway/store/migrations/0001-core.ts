@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 /** Portable DDL: text ids, bigint epoch-ms times, JSON as text. */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -15,7 +15,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('messages_source_event_id', ['source', 'event_id'])
     .execute();
   await db.schema.createIndex('messages_received').on('messages').columns(['received_at', 'id']).execute();
-  await db.schema.createIndex('messages_type_received').on('messages').columns(['type', 'received_at']).execute();
 
   await db.schema
     .createTable('deliveries')
@@ -47,17 +46,26 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('deliveries')
     .columns(['adapter', 'status', 'next_attempt_at'])
     .execute();
+  // Partial indexes: every index is written on every ingest, so those that serve only some adapters
+  // (ordering, sequences) or only finished deliveries (statistics, notices) cover only those rows.
   await db.schema
     .createIndex('deliveries_ordering')
     .on('deliveries')
     .columns(['adapter', 'target', 'ordering_key', 'ordering_position'])
+    .where(sql.ref('ordering_key'), 'is not', null)
     .execute();
   await db.schema
     .createIndex('deliveries_sequence')
     .on('deliveries')
     .columns(['adapter', 'target', 'sequence_key', 'sequence'])
+    .where(sql.ref('sequence_key'), 'is not', null)
     .execute();
-  await db.schema.createIndex('deliveries_status_updated').on('deliveries').columns(['status', 'updated_at']).execute();
+  await db.schema
+    .createIndex('deliveries_finished')
+    .on('deliveries')
+    .columns(['finished_at'])
+    .where(sql.ref('finished_at'), 'is not', null)
+    .execute();
 
   await db.schema
     .createTable('attempts')
