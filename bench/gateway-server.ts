@@ -1,13 +1,16 @@
 /**
  * The gateway under test, alone in its process: configured by the environment exactly as
- * `koppel serve` is, with the test adapter (KOPPEL_SETTINGS_TEST_HTTP), logs at the configured level
- * to a file in the data folder. Once it listens it hands the parent its URL and a bearer token of
- * scope messages:write (an account made in its own store, as an operator would).
+ * `koppel serve` is, logs at the configured level to a file in the data folder. It runs the test
+ * adapter (KOPPEL_SETTINGS_TEST_HTTP), or with BENCH_ADAPTERS=webhooks,… those adapters of the
+ * registry instead. Once it listens it hands the parent its URL and a bearer token of scope
+ * messages:write (an account made in its own store, as an operator would), and with real adapters
+ * also an admin token for their management API.
  */
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { generate } from 'otplib';
 import { pino } from 'pino';
+import { adapters } from '../adapters/index.ts';
 import { createAccount } from '../gateway/auth/accounts.ts';
 import { loadConfig } from '../gateway/config/load-config.ts';
 import { createGateway } from '../gateway/main.ts';
@@ -19,6 +22,10 @@ export interface GatewayReady {
   readonly url: string;
   /** `null` in a `worker` process, which serves no API. */
   readonly token: string | null;
+  /** Client id of the token's account (every employer): the account a webhook recipient binds to. */
+  readonly clientId: string | null;
+  /** Scope admin; only with BENCH_ADAPTERS, whose management operations the bench calls. */
+  readonly adminToken: string | null;
 }
 
 export interface StoreCounts {
@@ -32,17 +39,36 @@ const logDestination = pino.destination({
   sync: false,
   mkdir: true,
 });
-const gateway = await createGateway({ config, adapters: [testHttpAdapter()], logDestination });
+const chosen = (process.env.BENCH_ADAPTERS ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+const definitions =
+  chosen.length === 0
+    ? [testHttpAdapter()]
+    : chosen.map((name) => {
+        const definition = adapters.find((a) => a.name === name);
+        if (!definition) throw new Error(`BENCH_ADAPTERS: adapters/index.ts has no adapter ${name}`);
+        return definition;
+      });
+const gateway = await createGateway({ config, adapters: definitions, logDestination });
 const { url } = await gateway.start();
 
-let token: string | null = null;
+let bench: { clientId: string; token: string } | null = null;
+let adminToken: string | null = null;
 if (config.role !== 'worker') {
+  bench = await issueToken('bench', ['messages:write']);
+  if (chosen.length > 0) adminToken = (await issueToken('bench-admin', ['admin'])).token;
+}
+
+/** A new account and a token for it (TOTP codes are single-use per account, hence one account each). */
+async function issueToken(name: string, scopes: string[]): Promise<{ clientId: string; token: string }> {
   const box = createSecretBox(
     loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(config.dataDir, 'secret.key') }),
   );
   const account = await createAccount(gateway.store.db, box, {
-    name: 'bench',
-    scopes: ['messages:write'],
+    name,
+    scopes,
     employers: ['*'],
     now: new Date(),
   });
@@ -57,7 +83,10 @@ if (config.role !== 'worker') {
     }),
   });
   if (answer.status !== 200) throw new Error(`token request failed: ${answer.status} ${await answer.text()}`);
-  token = ((await answer.json()) as { access_token: string }).access_token;
+  return {
+    clientId: account.clientId,
+    token: ((await answer.json()) as { access_token: string }).access_token,
+  };
 }
 
 // One statement, so that both counts see the same commits.
@@ -73,7 +102,7 @@ const counts = async (): Promise<StoreCounts> => {
 };
 
 serveParent(
-  { url, token } satisfies GatewayReady,
+  { url, token: bench?.token ?? null, clientId: bench?.clientId ?? null, adminToken } satisfies GatewayReady,
   { counts, memory: () => process.memoryUsage() },
   async () => {
     await gateway.stop();

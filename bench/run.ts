@@ -2,7 +2,8 @@
  * `npm run bench`: Koppel's throughput and latency against a bare node:http server measured in the
  * same run, on embedded SQLite and on PostgreSQL + Redis, then the adapters' own benches. Prints a
  * table and writes it to bench/results/latest.md. Settings: see `settingsFromEnv()` (BENCH_SECONDS,
- * BENCH_ONLY=bare,sqlite-single,… to run a subset, BENCH_PROFILE=1 for CPU profiles of the gateway).
+ * BENCH_ONLY=bare,sqlite-single,webhooks-pg,… to run a subset, BENCH_PROFILE=1 for CPU profiles of
+ * the gateway).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   measureBare,
   measureEndToEnd,
   measureIngest,
+  measureWebhooks,
   postgresRedisBackend,
   RESULTS_DIR,
   settingsFromEnv,
@@ -22,6 +24,7 @@ import {
   startRedis,
   type Backend,
   type IngestFigures,
+  type LatencyFigures,
 } from './scenarios.ts';
 
 const TARGET = {
@@ -30,6 +33,9 @@ const TARGET = {
   batchPerSec: 50_000,
   endToEndPerSec: 5_000,
   rssMb: 200,
+  /** Signed webhook deliveries end to end, per store; p99 ingest → verified arrival at BENCH_RATE. */
+  webhooksPerSec: { sqlite: 5_000, pg: 2_500 },
+  webhooksP99Ms: 50,
 };
 
 const settings = settingsFromEnv();
@@ -75,7 +81,7 @@ const receiver = await startReceiver();
 let postgres: BenchPostgres | null = null;
 try {
   await runBackend(sqliteBackend, true);
-  if (['pg-single', 'pg-batch', 'pg-e2e'].some(wanted)) {
+  if (['pg-single', 'pg-batch', 'pg-e2e', 'webhooks-pg'].some(wanted)) {
     progress('starting PostgreSQL 15 (fsync on) and Redis …');
     postgres = await startDurablePostgres();
     const redis = await startRedis();
@@ -129,8 +135,9 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
   const peaks: number[] = [];
   const section = backend.label;
   const key = backend.key;
-  const guard = async (name: string, scenario: string, measure: () => Promise<void>): Promise<void> => {
-    if (!wanted(`${key}-${name}`)) return;
+  /** `selector` is the BENCH_ONLY name of the scenario. */
+  const guard = async (selector: string, scenario: string, measure: () => Promise<void>): Promise<void> => {
+    if (!wanted(selector)) return;
     progress(`${section}: ${scenario} …`);
     try {
       await measure();
@@ -162,7 +169,41 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     );
   };
 
-  await guard('single', 'single-message ingest', async () => {
+  /** The open-loop latency figures of an end-to-end scenario as a row (an ERROR row when it failed). */
+  const latencyRow = (what: string, l: LatencyFigures | Error | undefined, p99TargetMs?: number): void => {
+    if (l instanceof Error) {
+      progress(`${section}: ${what} latency at a fixed rate failed: ${l.stack ?? l.message}`);
+      rows.push({
+        section,
+        scenario: `${what} latency at ${settings.rate} msgs/s offered`,
+        figure: describe(l),
+        baseline: '',
+        ratio: '',
+        target: '',
+        verdict: 'ERROR',
+      });
+      return;
+    }
+    if (!l) return;
+    progress(
+      `${section}: at ${l.rate} msgs/s: ack p50 ${fmt.ms(l.ackP50Ms)} p99 ${fmt.ms(l.ackP99Ms)}; ${what} p50 ${fmt.ms(l.deliveryP50Ms)} p99 ${fmt.ms(l.deliveryP99Ms)}; ${l.lost} lost`,
+    );
+    if (l.lost > 0)
+      notes.push(
+        `${section}, ${what} latency at ${l.rate} msgs/s: ${l.lost} of ${l.messages} messages did not arrive in time.`,
+      );
+    rows.push({
+      section,
+      scenario: `${what} latency at ${l.rate} msgs/s offered (single posts, open loop, ${l.messages} messages)`,
+      figure: `p50 ${fmt.ms(l.deliveryP50Ms)}, p99 ${fmt.ms(l.deliveryP99Ms)} (ack p50 ${fmt.ms(l.ackP50Ms)}, p99 ${fmt.ms(l.ackP99Ms)})`,
+      baseline: '',
+      ratio: '',
+      target: p99TargetMs === undefined ? '' : `p99 < ${p99TargetMs} ms`,
+      verdict: p99TargetMs === undefined ? '' : verdict(l.lost === 0 && l.deliveryP99Ms < p99TargetMs),
+    });
+  };
+
+  await guard(`${key}-single`, 'single-message ingest', async () => {
     const f = await measureIngest({
       backend,
       batch: false,
@@ -192,7 +233,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     });
   });
 
-  await guard('batch', `batch ingest (${settings.batchSize} events per request)`, async () => {
+  await guard(`${key}-batch`, `batch ingest (${settings.batchSize} events per request)`, async () => {
     const f = await measureIngest({
       backend,
       batch: true,
@@ -221,63 +262,94 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     });
   });
 
-  await guard('e2e', `end-to-end, ${settings.endToEndMessages} messages to a loopback receiver`, async () => {
-    const { throughput: t, latency: l } = await measureEndToEnd({
-      backend,
-      receiver,
-      settings,
-      latency: wanted(`${key}-e2e-latency`),
-    });
-    peaks.push(t.rssMb);
-    progress(
-      `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}, RSS ${fmt.mb(t.rssMb)}`,
-    );
-    if (t.timedOut)
-      notes.push(
-        `${section}, end-to-end: only ${t.delivered} of ${t.messages} deliveries arrived before the time limit; the figure is what arrived.`,
-      );
-    if (t.delivered > t.messages)
-      notes.push(
-        `${section}, end-to-end: the receiver got ${t.delivered - t.messages} deliveries more than once.`,
-      );
-    rows.push({
-      section,
-      scenario: `end-to-end: ${t.messages} messages posted in batches → test adapter → loopback receiver (first post to last arrival)`,
-      figure: fmt.rate(t.deliveriesPerSec, 'deliveries/s'),
-      baseline,
-      ratio: share(t.deliveriesPerSec),
-      target: targets ? `≥ ${fmt.rate(TARGET.endToEndPerSec, 'deliveries/s')}` : '',
-      verdict: targets ? verdict(t.deliveriesPerSec >= TARGET.endToEndPerSec) : '',
-    });
-    if (l instanceof Error) {
-      progress(`${section}: latency at a fixed rate failed: ${l.stack ?? l.message}`);
-      rows.push({
-        section,
-        scenario: `ingest → delivery latency at ${settings.rate} msgs/s offered`,
-        figure: describe(l),
-        baseline: '',
-        ratio: '',
-        target: '',
-        verdict: 'ERROR',
+  await guard(
+    `${key}-e2e`,
+    `end-to-end, ${settings.endToEndMessages} messages to a loopback receiver`,
+    async () => {
+      const { throughput: t, latency: l } = await measureEndToEnd({
+        backend,
+        receiver,
+        settings,
+        latency: wanted(`${key}-e2e-latency`),
       });
-    } else if (l) {
+      peaks.push(t.rssMb);
       progress(
-        `${section}: at ${l.rate} msgs/s: ack p50 ${fmt.ms(l.ackP50Ms)} p99 ${fmt.ms(l.ackP99Ms)}; ingest→delivery p50 ${fmt.ms(l.deliveryP50Ms)} p99 ${fmt.ms(l.deliveryP99Ms)}; ${l.lost} lost`,
+        `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}, RSS ${fmt.mb(t.rssMb)}`,
       );
-      if (l.lost > 0)
+      if (t.timedOut)
         notes.push(
-          `${section}, latency at ${l.rate} msgs/s: ${l.lost} of ${l.messages} messages did not arrive in time.`,
+          `${section}, end-to-end: only ${t.delivered} of ${t.messages} deliveries (${t.posted} posted) arrived within the time limit; the figure is what arrived.`,
+        );
+      if (t.delivered > t.messages)
+        notes.push(
+          `${section}, end-to-end: the receiver got ${t.delivered - t.messages} deliveries more than once.`,
         );
       rows.push({
         section,
-        scenario: `ingest → delivery latency at ${l.rate} msgs/s offered (single posts, open loop, ${l.messages} messages)`,
-        figure: `p50 ${fmt.ms(l.deliveryP50Ms)}, p99 ${fmt.ms(l.deliveryP99Ms)} (ack p50 ${fmt.ms(l.ackP50Ms)}, p99 ${fmt.ms(l.ackP99Ms)})`,
+        scenario: `end-to-end: ${t.messages} messages posted in batches → test adapter → loopback receiver (first post to last arrival)`,
+        figure: fmt.rate(t.deliveriesPerSec, 'deliveries/s'),
+        baseline,
+        ratio: share(t.deliveriesPerSec),
+        target: targets ? `≥ ${fmt.rate(TARGET.endToEndPerSec, 'deliveries/s')}` : '',
+        verdict: targets ? verdict(t.deliveriesPerSec >= TARGET.endToEndPerSec) : '',
+      });
+      latencyRow('ingest → delivery', l);
+    },
+  );
+
+  await guard(`webhooks-${key}`, `webhooks, ${settings.endToEndMessages} signed deliveries`, async () => {
+    const {
+      throughput: t,
+      latency: l,
+      badSignatures,
+      firstBad,
+    } = await measureWebhooks({
+      backend,
+      receiver,
+      settings,
+      latency: true,
+    });
+    const target = TARGET.webhooksPerSec[key];
+    progress(
+      `${section}: webhooks: ${t.delivered}/${t.messages} verified in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}, ${badSignatures} bad signatures, RSS ${fmt.mb(t.rssMb)}`,
+    );
+    if (t.timedOut)
+      notes.push(
+        `${section}, webhooks: only ${t.delivered} of ${t.messages} signed deliveries (${t.posted} posted) verified within the time limit; the figure is what arrived.`,
+      );
+    if (t.delivered > t.messages)
+      notes.push(
+        `${section}, webhooks: the receiver got ${t.delivered - t.messages} deliveries more than once.`,
+      );
+    if (badSignatures > 0)
+      rows.push({
+        section,
+        scenario: 'webhooks: x-hub-signature checked by the receiver on every request',
+        figure: `${badSignatures} did not verify (first: ${firstBad ?? '?'})`.slice(0, 160),
         baseline: '',
         ratio: '',
-        target: '',
-        verdict: '',
+        target: 'none bad',
+        verdict: 'ERROR',
       });
-    }
+    rows.push({
+      section,
+      scenario: `webhooks: ${t.messages} messages posted in batches → webhooks adapter, 1 WebSub recipient (HMAC-SHA256) → loopback receiver verifying every signature (first post to last verified arrival)`,
+      figure: fmt.rate(t.deliveriesPerSec, 'signed deliveries/s'),
+      baseline,
+      ratio: share(t.deliveriesPerSec),
+      target: `≥ ${fmt.rate(target, 'deliveries/s')}`,
+      verdict: badSignatures > 0 ? 'ERROR' : verdict(!t.timedOut && t.deliveriesPerSec >= target),
+    });
+    latencyRow('webhooks: ingest → verified arrival', l, TARGET.webhooksP99Ms);
+    rows.push({
+      section,
+      scenario: 'webhooks: gateway resident memory (peak VmRSS while the signed deliveries above ran)',
+      figure: fmt.mb(t.rssMb),
+      baseline: '',
+      ratio: '',
+      target: '',
+      verdict: '',
+    });
   });
 
   if (peaks.length > 0) {

@@ -56,6 +56,9 @@ export function settingsFromEnv(): BenchSettings {
 
 export const RESULTS_DIR = new URL('./results/', import.meta.url).pathname;
 
+/** No phase of an end-to-end scenario (post and wait for arrivals, drain, fixed-rate latency) runs longer. */
+const PHASE_LIMIT_MS = 30_000;
+
 // ── Backends ────────────────────────────────────────────────────────────────────────────────
 
 export interface Backend {
@@ -95,15 +98,23 @@ export interface GatewayProcess {
   readonly child: ChildHandle<GatewayReady>;
   readonly url: string;
   readonly token: string;
+  readonly clientId: string;
+  /** Only with `adapters`: a token of scope admin for their management API. */
+  readonly adminToken: string | null;
   counts(): Promise<StoreCounts>;
   stop(): Promise<void>;
 }
 
-/** `koppel serve` in a child process with the test adapter planning one delivery per message to `receiverUrl`. */
+/**
+ * `koppel serve` in a child process with the test adapter planning one delivery per message to
+ * `receiverUrl`, or with `adapters` those adapters of the registry instead (configured through their
+ * own management API by the scenario).
+ */
 export async function startGatewayProcess(options: {
   readonly backend: Backend;
   readonly role: 'api' | 'all';
   readonly receiverUrl: string;
+  readonly adapters?: readonly string[];
   readonly settings: BenchSettings;
   /** Names the CPU profile. */
   readonly label: string;
@@ -113,6 +124,7 @@ export async function startGatewayProcess(options: {
   const profileDir = join(RESULTS_DIR, 'profiles', options.label);
   if (options.settings.profile) mkdirSync(profileDir, { recursive: true });
   const execArgv = options.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const adapters = options.adapters ?? [];
   const child = await startChild<GatewayReady>('./gateway-server.ts', {
     execArgv,
     env: {
@@ -122,18 +134,25 @@ export async function startGatewayProcess(options: {
       KOPPEL_ROLE: options.role,
       KOPPEL_OUTBOUND_ALLOW: '127.0.0.0/8',
       KOPPEL_SHUTDOWN_GRACE_MS: '2000',
-      KOPPEL_SETTINGS_TEST_HTTP: JSON.stringify({ urls: [options.receiverUrl] }),
+      // Always set, so that a BENCH_ADAPTERS in the shell cannot swap the test adapter out.
+      BENCH_ADAPTERS: adapters.join(','),
+      ...(adapters.length === 0
+        ? { KOPPEL_SETTINGS_TEST_HTTP: JSON.stringify({ urls: [options.receiverUrl] }) }
+        : {}),
       ...(await options.backend.env()),
     },
   }).catch((error: unknown) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   });
-  if (child.ready.token === null) throw new Error('the gateway process gave no token');
+  const { token, clientId, adminToken } = child.ready;
+  if (token === null || clientId === null) throw new Error('the gateway process gave no token');
   return {
     child,
     url: child.ready.url,
-    token: child.ready.token,
+    token,
+    clientId,
+    adminToken,
     counts: () => child.call<StoreCounts>('counts'),
     async stop() {
       await child.stop();
@@ -261,6 +280,8 @@ async function settledCounts(gateway: GatewayProcess): Promise<StoreCounts> {
 
 export interface EndToEndFigures {
   readonly messages: number;
+  /** Accepted by the gateway before the phase's time limit (normally all `messages`). */
+  readonly posted: number;
   readonly delivered: number;
   readonly seconds: number;
   readonly deliveriesPerSec: number;
@@ -289,63 +310,172 @@ export async function measureEndToEnd(options: {
   readonly settings: BenchSettings;
   readonly latency: boolean;
 }): Promise<{ throughput: EndToEndFigures; latency?: LatencyFigures | Error }> {
-  const { settings, receiver } = options;
   const gateway = await startGatewayProcess({
     ...options,
     role: 'all',
-    receiverUrl: receiver.ready.url,
+    receiverUrl: options.receiver.ready.url,
     label: `${options.backend.key}-end-to-end`,
   });
   try {
-    // Warm-up: one batch through, so that connections to the receiver exist before timing starts.
-    await receiver.call('reset');
-    await postBatches(
-      gateway,
-      settings.batchSize,
-      settings.batchSize,
-      `w${randomUUID().slice(0, 8)}`,
-      settings,
-    );
-    await waitForDeliveries(receiver, settings.batchSize, 10_000);
-
-    await receiver.call('reset');
-    const n = settings.endToEndMessages;
-    const rss = sampleRss(gateway.child.pid);
-    const startedAt = Date.now();
-    await postBatches(gateway, n, settings.batchSize, `e${randomUUID().slice(0, 8)}`, settings);
-    const stats = await waitForDeliveries(receiver, n, Math.max(20_000, settings.seconds * 3_000));
-    const rssMb = rss.stop();
-    const seconds = ((stats.count >= n ? stats.lastAt : Date.now()) - startedAt) / 1000;
-    const throughput: EndToEndFigures = {
-      messages: n,
-      delivered: stats.count,
-      seconds,
-      deliveriesPerSec: Math.min(stats.count, n) / seconds,
-      rssMb,
-      timedOut: stats.count < n,
-    };
-    if (!options.latency || throughput.timedOut) return { throughput };
-    // A failure here must not lose the throughput figure measured above.
-    const latency = await measureLatencyAtRate(gateway, receiver, settings).catch((error: unknown) =>
-      error instanceof Error ? error : new Error(String(error)),
-    );
-    return { throughput, latency };
+    return await throughputThenLatency(gateway, options);
   } finally {
     await gateway.stop();
   }
 }
 
+export interface WebhookFigures {
+  readonly throughput: EndToEndFigures;
+  readonly latency?: LatencyFigures | Error;
+  /** Requests whose x-hub-signature did not verify at the receiver, and the first of them. */
+  readonly badSignatures: number;
+  readonly firstBad: string | null;
+}
+
+/** The canonical type the webhook scenario posts; its topic is looked up from the adapter. */
+export const WEBHOOK_BENCH_TYPE = 'nl.accounts.account-gewijzigd';
+
+/**
+ * The end-to-end scenarios through the real webhooks adapter: one WebSub recipient (HMAC-SHA256),
+ * made through the management API as an operator would, bound to the posting account; the
+ * receiver checks the signature of every request and counts only those that verify.
+ */
+export async function measureWebhooks(options: {
+  readonly backend: Backend;
+  readonly receiver: Receiver;
+  readonly settings: BenchSettings;
+  readonly latency: boolean;
+}): Promise<WebhookFigures> {
+  const { receiver } = options;
+  const gateway = await startGatewayProcess({
+    ...options,
+    role: 'all',
+    receiverUrl: receiver.ready.url,
+    adapters: ['webhooks'],
+    label: `${options.backend.key}-webhooks`,
+  });
+  try {
+    const secret = await createWebhookRecipient(gateway, receiver.ready.url);
+    await receiver.call('verify', { secret });
+    const figures = await throughputThenLatency(gateway, options);
+    const { bad, firstBad } = await receiver.call<ReceiverStats>('stats');
+    return { ...figures, badSignatures: bad, firstBad };
+  } finally {
+    await receiver.call('verify', null);
+    await gateway.stop();
+  }
+}
+
+/** POST /v1/webhooks/recipients for WEBHOOK_BENCH_TYPE's topic; the answer's signing secret. */
+async function createWebhookRecipient(gateway: GatewayProcess, url: string): Promise<string> {
+  const api = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any }> => {
+    const answer = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${gateway.adminToken ?? ''}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: answer.status, body: await answer.json() };
+  };
+  const topics = await api('GET', '/v1/webhooks/topics');
+  const topic = (topics.body?.items as Array<{ topic: string; type: string }> | undefined)?.find(
+    (item) => item.type === WEBHOOK_BENCH_TYPE,
+  )?.topic;
+  if (topics.status !== 200 || topic === undefined)
+    throw new Error(
+      `no webhook topic for ${WEBHOOK_BENCH_TYPE}: ${topics.status} ${JSON.stringify(topics.body)}`,
+    );
+  const created = await api('POST', '/v1/webhooks/recipients', {
+    url,
+    topics: [topic],
+    account: gateway.clientId,
+    protocol: 'websub',
+    description: 'bench receiver',
+  });
+  if (created.status !== 201 || typeof created.body?.secret !== 'string')
+    throw new Error(`recipient not created: ${created.status} ${JSON.stringify(created.body).slice(0, 300)}`);
+  return created.body.secret as string;
+}
+
+async function throughputThenLatency(
+  gateway: GatewayProcess,
+  options: { readonly receiver: Receiver; readonly settings: BenchSettings; readonly latency: boolean },
+): Promise<{ throughput: EndToEndFigures; latency?: LatencyFigures | Error }> {
+  const { settings, receiver } = options;
+  // Warm-up: one batch through, so that connections to the receiver exist before timing starts.
+  await receiver.call('reset');
+  await postBatches(
+    gateway,
+    settings.batchSize,
+    settings.batchSize,
+    `w${randomUUID().slice(0, 8)}`,
+    settings,
+  );
+  await waitForDeliveries(receiver, settings.batchSize, 10_000);
+
+  await receiver.call('reset');
+  const n = settings.endToEndMessages;
+  const rss = sampleRss(gateway.child.pid);
+  const startedAt = Date.now();
+  const deadline = startedAt + PHASE_LIMIT_MS;
+  const posted = await postBatches(
+    gateway,
+    n,
+    settings.batchSize,
+    `e${randomUUID().slice(0, 8)}`,
+    settings,
+    deadline,
+  );
+  const stats = await waitForDeliveries(receiver, posted, deadline - Date.now());
+  const rssMb = rss.stop();
+  const seconds = ((stats.count >= n ? stats.lastAt : Date.now()) - startedAt) / 1000;
+  const throughput: EndToEndFigures = {
+    messages: n,
+    posted,
+    delivered: stats.count,
+    seconds,
+    deliveriesPerSec: Math.min(stats.count, n) / seconds,
+    rssMb,
+    timedOut: stats.count < n,
+  };
+  if (!options.latency) return { throughput };
+  // The latency is measured on an idle gateway: what the first phase left undelivered goes first.
+  if (throughput.timedOut) {
+    const drained = await waitForDeliveries(receiver, posted, PHASE_LIMIT_MS);
+    if (drained.count < posted)
+      return {
+        throughput,
+        latency: new Error(
+          `not measured: ${posted - drained.count} deliveries of the first phase still outstanding ${PHASE_LIMIT_MS / 1000} s after it`,
+        ),
+      };
+  }
+  // A failure here must not lose the throughput figure measured above.
+  const latency = await measureLatencyAtRate(gateway, receiver, settings).catch((error: unknown) =>
+    error instanceof Error ? error : new Error(String(error)),
+  );
+  return { throughput, latency };
+}
+
+/** Posts n messages in batches, or fewer when `deadline` (epoch ms) passes first; the number accepted. */
 async function postBatches(
   gateway: GatewayProcess,
   n: number,
   size: number,
   tag: string,
   settings: BenchSettings,
-): Promise<void> {
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<number> {
   const requests = Math.ceil(n / size);
   let next = 0;
+  let accepted = 0;
   const poster = async (): Promise<void> => {
-    while (next < requests) {
+    while (next < requests && Date.now() < deadline) {
       const index = next++;
       const count = Math.min(size, n - index * size);
       const answer = await fetch(`${gateway.url}/v1/messages/batch`, {
@@ -356,10 +486,12 @@ async function postBatches(
       const body = (await answer.json()) as { accepted?: number };
       if (answer.status !== 207 || body.accepted !== count)
         throw new Error(`batch refused: ${answer.status} ${JSON.stringify(body).slice(0, 300)}`);
+      accepted += count;
     }
   };
   // A few posters at once, as a back-office export would; far fewer than the gateway's concurrency.
   await Promise.all(Array.from({ length: Math.min(4, settings.connections) }, poster));
+  return accepted;
 }
 
 async function waitForDeliveries(receiver: Receiver, n: number, timeoutMs: number): Promise<ReceiverStats> {
@@ -414,7 +546,7 @@ async function measureLatencyAtRate(
   } finally {
     await pool.close();
   }
-  await waitForDeliveries(receiver, total, 30_000);
+  await waitForDeliveries(receiver, total, Math.max(5_000, start + PHASE_LIMIT_MS - Date.now()));
   const arrivals = await receiver.call<Array<[string, number]>>('arrivals');
   const firstArrival = new Map<string, number>();
   for (const [id, at] of arrivals) if (!firstArrival.has(id)) firstArrival.set(id, at);

@@ -70,12 +70,15 @@ class Lane {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private idleWaiters: Array<() => void> = [];
+  private readonly refillAt: number;
 
   constructor(
     private readonly adapter: LoadedAdapter,
     private readonly options: EmbeddedPollerOptions,
     private readonly shutdown: AbortSignal,
-  ) {}
+  ) {
+    this.refillAt = Math.max(1, Math.floor(options.concurrency / 4));
+  }
 
   start(): void {
     this.pump();
@@ -139,7 +142,8 @@ class Lane {
             .catch((error: unknown) => this.options.log.error({ err: error, adapter: this.adapter.name }, 'attempt_not_recorded'))
             .finally(() => {
               this.inFlight--;
-              this.pump();
+              // Claiming costs a query whatever its size: wait until a quarter of the slots are free.
+              if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt) this.pump();
               this.notifyIdle();
             });
         }
