@@ -77,7 +77,7 @@ class Lane {
     private readonly options: EmbeddedPollerOptions,
     private readonly shutdown: AbortSignal,
   ) {
-    this.refillAt = Math.max(1, Math.floor(options.concurrency / 4));
+    this.refillAt = Math.max(1, Math.floor(options.concurrency / 2));
   }
 
   start(): void {
@@ -142,7 +142,7 @@ class Lane {
             .catch((error: unknown) => this.options.log.error({ err: error, adapter: this.adapter.name }, 'attempt_not_recorded'))
             .finally(() => {
               this.inFlight--;
-              // Claiming costs a query whatever its size: wait until a quarter of the slots are free.
+              // Claiming costs a query whatever its size: wait until half of the slots are free.
               if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt) this.pump();
               this.notifyIdle();
             });
