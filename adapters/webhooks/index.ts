@@ -1,4 +1,5 @@
 import {
+  memoised,
   hours,
   skipped,
   type AdapterContext,
@@ -85,8 +86,12 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     const accounts = new Map<string, BoundAccount | undefined>();
     const targets: DeliveryTarget[] = [];
     const sequenceKey = message.subject ?? employerOf(message, employerPointer);
-    for (const row of await liveRecipientsFor(plan.db, topic, at)) {
-      if (!accounts.has(row.account_client_id)) accounts.set(row.account_client_id, await loadAccount(plan.db, row.account_client_id));
+    const recipients = await memoised(plan.memo, `webhooks:recipients:${topic}:${at}`, () => liveRecipientsFor(plan.db, topic, at));
+    for (const row of recipients) {
+      if (!accounts.has(row.account_client_id)) {
+        const account = await memoised(plan.memo, `webhooks:account:${row.account_client_id}`, () => loadAccount(plan.db, row.account_client_id));
+        accounts.set(row.account_client_id, account);
+      }
       if (!isAuthorisedForSubject(accounts.get(row.account_client_id), message, employerPointer).ok) {
         filtered.add(row.id, utcDay(at));
         continue;

@@ -113,6 +113,20 @@ export interface Attempt {
 export interface PlanContext {
   /** The ingest transaction. Read only: `plan()` must not write. */
   readonly db: Kysely<any>;
+  /**
+   * Lives for one ingest transaction, which commits many messages together: a lookup that every
+   * message of the group needs (a topic's subscribers) is read once and kept here, by a key the
+   * adapter chooses. Consistent because the whole group reads in the same transaction.
+   */
+  readonly memo: Map<string, unknown>;
+}
+
+/** The value kept in `memo` under `key`, or the result of `load()`, kept there for the rest of the group. */
+export async function memoised<T>(memo: Map<string, unknown>, key: string, load: () => Promise<T>): Promise<T> {
+  if (memo.has(key)) return memo.get(key) as T;
+  const value = await load();
+  memo.set(key, value);
+  return value;
 }
 
 /** Work an adapter wants done on a timer, once per cluster (BullMQ job scheduler or a store lease). */

@@ -154,11 +154,12 @@ async function commitGroup(
     const rows: DeliveriesTable[] = [];
     const planned: PlannedDelivery[] = [];
     const sequences = new SequenceAllocator(trx);
+    const memo = new Map<string, unknown>();
     for (const f of stored) {
       const mine: PlannedDelivery[] = [];
       for (const adapter of deps.adapters()) {
         if (!adapter.accepts.has(f.row.type)) continue;
-        const targets = await adapter.instance.plan(f.message, { db: trx });
+        const targets = await adapter.instance.plan(f.message, { db: trx, memo });
         for (const target of uniqueTargets(targets)) {
           const row = deliveryRow(f.row.id, adapter.name, target, nowMs, await sequences.next(adapter.name, target));
           rows.push(row);

@@ -286,7 +286,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
         tekst: 'x',
       };
       const delivery = mailDelivery(data);
-      const targets = await s.instance.plan(delivery.message, { db: s.harness.ctx.db });
+      const targets = await s.instance.plan(delivery.message, { db: s.harness.ctx.db, memo: new Map() });
       assert.deepEqual(
         targets.map((t) => t.target),
         ['default'],
@@ -302,7 +302,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
         onderwerp: 'x',
         tekst: 'x',
       });
-      assert.deepEqual(await s.instance.plan(delivery.message, { db: s.harness.ctx.db }), [
+      assert.deepEqual(await s.instance.plan(delivery.message, { db: s.harness.ctx.db, memo: new Map() }), [
         { target: s.serverId, label: 'Loopback' },
       ]);
     });

@@ -201,10 +201,10 @@ describe('webhooks adapter over a real store', () => {
       const mine = await createRecipient({ account: 'mine' });
       const other = await createRecipient({ account: 'other' });
       const otherTopic = await createRecipient({ account: 'all', topics: ['Accounts.Update'] });
-      const targets = await instance.plan(message(), { db: store.db });
+      const targets = await instance.plan(message(), { db: store.db, memo: new Map() });
       assert.deepEqual(targets.map((t) => t.target).sort(), [everything.id, mine.id].sort());
       assert.ok(targets.every((t) => t.sequenceKey === 'VZ-1' && t.orderingKey === undefined && t.label === receiver.url));
-      await instance.plan(message(), { db: store.db });
+      await instance.plan(message(), { db: store.db, memo: new Map() });
       await instance.close();
       const shown = body(await call('webhooks.getRecipient', { params: { id: other.id } }));
       assert.equal(shown['filteredEvents'], 2);
@@ -219,7 +219,7 @@ describe('webhooks adapter over a real store', () => {
       await call('webhooks.updateRecipient', { params: { id: disabled.id }, body: { enabled: false } });
       await createRecipient({ account: 'mine' });
       await store.db.updateTable('accounts').set({ disabled_at: 1 }).where('client_id', '=', 'mine').execute();
-      assert.deepEqual(await instance.plan(message(), { db: store.db }), []);
+      assert.deepEqual(await instance.plan(message(), { db: store.db, memo: new Map() }), []);
     });
   });
 
@@ -242,7 +242,7 @@ describe('webhooks adapter over a real store', () => {
     it('re-checks the authorisation at send time', async () => {
       const { id } = await createRecipient({ account: 'mine' });
       const msg = message();
-      assert.equal((await instance.plan(msg, { db: store.db })).length, 1);
+      assert.equal((await instance.plan(msg, { db: store.db, memo: new Map() })).length, 1);
       await store.db.updateTable('accounts').set({ employers: '["WG-9999"]' }).where('client_id', '=', 'mine').execute();
       const outcome = await instance.deliver({ id: randomUUID(), adapter: 'webhooks', target: id, sequence: 1, message: msg }, attempt());
       assert.equal(outcome.kind === 'skipped' && outcome.rule, 'recipient-not-authorised');
