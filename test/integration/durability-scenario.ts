@@ -97,8 +97,10 @@ export async function killAndRestartUnderLoad(backendEnv: Record<string, string>
     KOPPEL_SECRET_KEY: secretKey,
     KOPPEL_LOG_LEVEL: 'warn',
     KOPPEL_OUTBOUND_ALLOW: '127.0.0.0/8',
-    // Short, so that the deliveries held by the killed process come back quickly; live attempts renew theirs.
-    KOPPEL_LEASE_MS: '2000',
+    // Short, so that the deliveries held by the killed process come back quickly; live attempts renew
+    // theirs every third of it. It must still outlast the longest event-loop stall of a live process
+    // under this load (with BullMQ, a stalled job is handed out again), so not shorter than this.
+    KOPPEL_LEASE_MS: '6000',
     KOPPEL_POLL_INTERVAL_MS: '100',
     KOPPEL_SWEEP_INTERVAL_MS: '1000',
     KOPPEL_SETTINGS_TEST_HTTP: JSON.stringify({ urls: [receiver.url] }),
