@@ -17,10 +17,17 @@ import { createLopendeZaken } from '../adapters/lopende-zaken/index.ts';
 import { migrations } from '../adapters/lopende-zaken/migrations/0001-checks.ts';
 import { KOPPEL_ZAK_LK01_WSDL, type LopendeZakenSettings } from '../adapters/lopende-zaken/settings.ts';
 import { createWusHttp, schemaImportResolver, WSA } from '../adapters/lopende-zaken/transport.ts';
-import { caseStatusChangeToZaakLk01, type ZaakStatusGezet } from '../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
+import {
+  caseStatusChangeToZaakLk01,
+  type ZaakStatusGezet,
+} from '../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
 import { makeTestCa } from '../test/helpers/certs.ts';
 import { exampleData } from '../test/helpers/gateway.ts';
-import { findPartnerContracts, startValidatieServer, startZakLk01Server } from '../test/helpers/servers/soap-partner.ts';
+import {
+  findPartnerContracts,
+  startValidatieServer,
+  startZakLk01Server,
+} from '../test/helpers/servers/soap-partner.ts';
 
 export interface LopendeZakenBenchResult {
   readonly adapterPerSec: number;
@@ -33,7 +40,8 @@ const BATCH = 250;
 
 export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchResult> {
   const contracts = findPartnerContracts();
-  if ('missing' in contracts) throw new Error(`partner contracts not found (${contracts.missing}); set KOPPEL_PARTNER_CONTRACTS`);
+  if ('missing' in contracts)
+    throw new Error(`partner contracts not found (${contracts.missing}); set KOPPEL_PARTNER_CONTRACTS`);
   const ca = makeTestCa();
   const zaken = await startZakLk01Server({ ca, contracts, validate: false });
   const validatie = await startValidatieServer({ ca, contracts });
@@ -44,10 +52,17 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
     oin: '00000001234567890000',
     tls: { certificate: ca.clientCertPem, privateKey: ca.clientKeyPem, ca: ca.caPem },
     lopendeZaken: { endpoint: zaken.url, schemaFolder: contracts.stufFolder },
-    accountCheck: { endpoint: validatie.url, wsdl: contracts.berichtenboxWsdl, berichtTypeCode: 'LopendeZaken' },
+    accountCheck: {
+      endpoint: validatie.url,
+      wsdl: contracts.berichtenboxWsdl,
+      berichtTypeCode: 'LopendeZaken',
+    },
     sendConcurrency: CONCURRENCY,
   };
-  const http = createWusHttp({ key: ca.clientKeyPem, cert: ca.clientCertPem, ca: ca.caPem, minVersion: 'TLSv1.2' }, 30_000);
+  const http = createWusHttp(
+    { key: ca.clientKeyPem, cert: ca.clientCertPem, ca: ca.caPem, minVersion: 'TLSv1.2' },
+    30_000,
+  );
   try {
     for (const migration of migrations) await migration.up(db);
     const instance = await createLopendeZaken({
@@ -74,10 +89,23 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
         target: 'mijnoverheid',
         orderingKey: `${base.zaak.bronorganisatie}:${identificatie}`,
         sequence: 1,
-        message: { id, type: 'nl.zaken.zaak-status-gezet', source: 'urn:bench', eventId: id, receivedAt: new Date(), data, envelope: {} },
+        message: {
+          id,
+          type: 'nl.zaken.zaak-status-gezet',
+          source: 'urn:bench',
+          eventId: id,
+          receivedAt: new Date(),
+          data,
+          envelope: {},
+        },
       };
     });
-    const attempt = (): Attempt => ({ number: 1, now: new Date(), signal: new AbortController().signal, log: pino({ level: 'silent' }) });
+    const attempt = (): Attempt => ({
+      number: 1,
+      now: new Date(),
+      signal: new AbortController().signal,
+      log: pino({ level: 'silent' }),
+    });
 
     // Warm-up: WSDL parsing and the first TLS handshakes are not part of either figure.
     await instance.deliverBatch?.(deliveries.slice(0, 1), attempt());
@@ -92,7 +120,9 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
 
     const loaded = await createClientAsync(KOPPEL_ZAK_LK01_WSDL, {
       disableCache: true,
-      wsdl_options: { overrideImportLocation: schemaImportResolver(KOPPEL_ZAK_LK01_WSDL, contracts.stufFolder) },
+      wsdl_options: {
+        overrideImportLocation: schemaImportResolver(KOPPEL_ZAK_LK01_WSDL, contracts.stufFolder),
+      },
       request: http.axios,
     });
     const client = new Client(loaded.wsdl, zaken.url, { request: http.axios });
@@ -107,7 +137,9 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
       zender: { organisatie: settings.oin, applicatie: 'Koppel' },
     });
     if (!mapped.ok) throw new Error(mapped.unmappable);
-    const call = (client as unknown as { zakLk01Async(args: unknown): Promise<unknown> }).zakLk01Async.bind(client);
+    const call = (client as unknown as { zakLk01Async(args: unknown): Promise<unknown> }).zakLk01Async.bind(
+      client,
+    );
     await call({ _xml: mapped.value });
     let next = 1;
     started = performance.now();
@@ -131,5 +163,7 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await runLopendeZakenBench(Number(process.argv[2] ?? 500));
-  console.log(`lopende-zaken: ${result.adapterPerSec} status changes/s through the adapter, ${result.bareSoapPerSec}/s bare node-soap (n=${result.n}, mutual TLS, concurrency ${CONCURRENCY})`);
+  console.log(
+    `lopende-zaken: ${result.adapterPerSec} status changes/s through the adapter, ${result.bareSoapPerSec}/s bare node-soap (n=${result.n}, mutual TLS, concurrency ${CONCURRENCY})`,
+  );
 }

@@ -34,15 +34,24 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const store = openConfiguredStore(config);
       const applied = await store.migrate(adapterMigrations(config));
-      process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
+      process.stdout.write(
+        applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`,
+      );
       await store.close();
       return 0;
     }
     case 'accounts': {
       const store = openConfiguredStore(config);
       await store.migrate(adapterMigrations(config));
-      const box = createSecretBox(loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(config.dataDir, 'secret.key') }));
-      const code = await runAccountsCommand(rest, { store, box, now: () => new Date(), out: (line) => process.stdout.write(`${line}\n`) });
+      const box = createSecretBox(
+        loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(config.dataDir, 'secret.key') }),
+      );
+      const code = await runAccountsCommand(rest, {
+        store,
+        box,
+        now: () => new Date(),
+        out: (line) => process.stdout.write(`${line}\n`),
+      });
       await store.close();
       return code;
     }
@@ -69,7 +78,9 @@ function openConfiguredStore(config: Config) {
 
 function adapterMigrations(config: Config): Map<string, readonly AdapterMigration[]> {
   return new Map(
-    adapters.filter((a) => config.adapters === undefined || config.adapters.includes(a.name)).map((a) => [a.name, a.migrations ?? []]),
+    adapters
+      .filter((a) => config.adapters === undefined || config.adapters.includes(a.name))
+      .map((a) => [a.name, a.migrations ?? []]),
   );
 }
 
@@ -94,15 +105,26 @@ async function errorsCommand(config: Config, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { adapter: { type: 'string' }, kind: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+    options: {
+      adapter: { type: 'string' },
+      kind: { type: 'string' },
+      limit: { type: 'string', default: '20' },
+      json: { type: 'boolean', default: false },
+    },
   });
   if (positionals[0] !== 'list' || !/^\d+$/.test(values.limit)) {
-    process.stderr.write('usage: koppel errors list [--adapter A] [--kind rejected|skipped|exhausted|internal] [--limit N] [--json]\n');
+    process.stderr.write(
+      'usage: koppel errors list [--adapter A] [--kind rejected|skipped|exhausted|internal] [--limit N] [--json]\n',
+    );
     return EXIT_USAGE;
   }
   const store = openConfiguredStore(config);
   await store.migrate(adapterMigrations(config));
-  let query = store.db.selectFrom('error_log').selectAll().orderBy('created_at', 'desc').limit(Number(values.limit));
+  let query = store.db
+    .selectFrom('error_log')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .limit(Number(values.limit));
   if (values.adapter) query = query.where('adapter', '=', values.adapter);
   if (values.kind) query = query.where('kind', '=', values.kind as never);
   const rows = await query.execute();

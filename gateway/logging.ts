@@ -41,7 +41,11 @@ export function writeOnlyPropertyNames(schemaDirs: readonly string[]): string[] 
   return [...names];
 }
 
-export function createLogger(level: string, secretNames: readonly string[], destination?: DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  secretNames: readonly string[],
+  destination?: DestinationStream,
+): Logger {
   const paths = secretNames.flatMap((name) => [name, `*.${name}`, `*.*.${name}`, `req.headers.${name}`]);
   return pino(
     {
@@ -57,7 +61,10 @@ export function createLogger(level: string, secretNames: readonly string[], dest
 /** Replaces the values of secret-named properties in JSON text, for evidence stored from partners' answers. */
 export function redactJsonText(text: string, secretNames: readonly string[]): string {
   if (secretNames.length === 0 || text === '') return text;
-  const pattern = new RegExp(`("(?:${secretNames.map(escape).join('|')})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+  const pattern = new RegExp(
+    `("(?:${secretNames.map(escape).join('|')})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`,
+    'gi',
+  );
   return text.replace(pattern, '$1"[redacted]"');
 }
 

@@ -6,7 +6,12 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import type { AdapterDefinition, AdapterMigration, CanonicalMessageInput, RetryPolicy } from './adapter-kit/index.ts';
+import type {
+  AdapterDefinition,
+  AdapterMigration,
+  CanonicalMessageInput,
+  RetryPolicy,
+} from './adapter-kit/index.ts';
 import { createGuardedHttp } from './adapter-kit/http.ts';
 import { ok, problem, type OperationHandlers } from './adapter-kit/api.ts';
 import { createTokenService } from './auth/token.ts';
@@ -77,10 +82,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // An adapter that needs settings nobody gave is simply not in use; one that was asked for is an error.
     if (given === undefined && config.adapters === undefined) {
-      log.info({ adapter: definition.name, settings: `KOPPEL_SETTINGS_${definition.name.toUpperCase().replace(/-/g, '_')}` }, 'adapter_not_configured');
+      log.info(
+        {
+          adapter: definition.name,
+          settings: `KOPPEL_SETTINGS_${definition.name.toUpperCase().replace(/-/g, '_')}`,
+        },
+        'adapter_not_configured',
+      );
       continue;
     }
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+    const problems = (validate.errors ?? [])
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`)
+      .join('; ');
     throw new Error(`settings of adapter ${definition.name} are invalid: ${problems}`);
   }
 
@@ -90,11 +103,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(config.databaseSchema ? { databaseSchema: config.databaseSchema } : {}),
     poolSize: config.databasePoolSize,
   });
-  const migrations = new Map<string, readonly AdapterMigration[]>(enabled.map(({ definition }) => [definition.name, definition.migrations ?? []]));
+  const migrations = new Map<string, readonly AdapterMigration[]>(
+    enabled.map(({ definition }) => [definition.name, definition.migrations ?? []]),
+  );
   const applied = await store.migrate(migrations);
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations_applied');
 
-  const box = createSecretBox(loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(config.dataDir, 'secret.key') }));
+  const box = createSecretBox(
+    loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(config.dataDir, 'secret.key') }),
+  );
   const tokens = createTokenService({ db: store.db, box, now, ttlSeconds: config.tokenTtlSeconds, log });
   const validator = createCanonicalValidator();
   const metrics = createMetrics();
@@ -104,7 +121,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const apiOverrides = new Map<string, RetryPolicy>();
   const loadOverrides = async (): Promise<void> => {
-    const rows = await store.db.selectFrom('settings').select(['scope', 'value']).where('key', '=', RETRY_OVERRIDE_KEY).execute();
+    const rows = await store.db
+      .selectFrom('settings')
+      .select(['scope', 'value'])
+      .where('key', '=', RETRY_OVERRIDE_KEY)
+      .execute();
     apiOverrides.clear();
     for (const row of rows) apiOverrides.set(row.scope, JSON.parse(row.value) as RetryPolicy);
   };
@@ -135,7 +156,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       publicUrl: config.publicUrl,
       post: async (message: CanonicalMessageInput) => {
         const result = await ingest.post(message);
-        if (!result.ok) throw new Error(`message refused: ${result.errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
+        if (!result.ok)
+          throw new Error(
+            `message refused: ${result.errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`,
+          );
         return { id: result.id, duplicate: result.duplicate };
       },
       retryDeliveries: async (ids) => {
@@ -145,7 +169,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
       runtimeSettings: {
         get: async <T>(key: string) => {
-          const row = await store.db.selectFrom('settings').select('value').where('scope', '=', definition.name).where('key', '=', key).executeTakeFirst();
+          const row = await store.db
+            .selectFrom('settings')
+            .select('value')
+            .where('scope', '=', definition.name)
+            .where('key', '=', key)
+            .executeTakeFirst();
           return row ? (JSON.parse(row.value) as T) : undefined;
         },
         set: (key, value) => putSetting(store, definition.name, key, value, now()),
@@ -161,9 +190,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       retryPolicy: () =>
         apiOverrides.get(definition.name) ??
         (envOverride
-          ? { ...definition.retry, delaysMs: envOverride.delaysMs, afterLast: envOverride.repeatLast ? 'repeat-last' : definition.retry.afterLast }
+          ? {
+              ...definition.retry,
+              delaysMs: envOverride.delaysMs,
+              afterLast: envOverride.repeatLast ? 'repeat-last' : definition.retry.afterLast,
+            }
           : definition.retry),
-      retryPolicySource: () => (apiOverrides.has(definition.name) ? 'api' : envOverride ? 'environment' : 'default'),
+      retryPolicySource: () =>
+        apiOverrides.has(definition.name) ? 'api' : envOverride ? 'environment' : 'default',
     });
   }
 
@@ -180,7 +214,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       for (const row of rows) {
         if (row.ordering_key === null) continue;
         nextInOrderingGroup(store.db, row)
-          .then((next) => next && wake([{ id: next.id, adapter: row.adapter, dueAt: Number(next.next_attempt_at ?? now().getTime()) }]))
+          .then(
+            (next) =>
+              next &&
+              wake([
+                { id: next.id, adapter: row.adapter, dueAt: Number(next.next_attempt_at ?? now().getTime()) },
+              ]),
+          )
           .catch((error: unknown) => log.error({ err: error }, 'ordering_wake_failed'));
       }
     },
@@ -267,7 +307,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       onIngested: (type) => metrics.ingested.inc({ type }),
       setRetryPolicy: async (adapter, policy) => {
         if (policy === undefined) {
-          await store.db.deleteFrom('settings').where('scope', '=', adapter).where('key', '=', RETRY_OVERRIDE_KEY).execute();
+          await store.db
+            .deleteFrom('settings')
+            .where('scope', '=', adapter)
+            .where('key', '=', RETRY_OVERRIDE_KEY)
+            .execute();
         } else {
           await putSetting(store, adapter, RETRY_OVERRIDE_KEY, policy, now());
         }
@@ -276,7 +320,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     'oauth2.token': (request) =>
       tokens.handleTokenRequest({
-        authorization: typeof request.headers.authorization === 'string' ? request.headers.authorization : undefined,
+        authorization:
+          typeof request.headers.authorization === 'string' ? request.headers.authorization : undefined,
         body: request.body,
       }),
     'oauth2.jwks': async () => ok(await tokens.jwks(), 200, { 'cache-control': 'public, max-age=300' }),
@@ -285,15 +330,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     'accounts.create': async (request) => {
       const body = request.body as { name: string; scopes: string[]; employers?: string[] };
       try {
-        return ok(await createAccount(store.db, box, { name: body.name, scopes: body.scopes, employers: body.employers ?? ['*'], now: now() }), 201);
+        return ok(
+          await createAccount(store.db, box, {
+            name: body.name,
+            scopes: body.scopes,
+            employers: body.employers ?? ['*'],
+            now: now(),
+          }),
+          201,
+        );
       } catch (error) {
         if (!(error instanceof AccountValidationError)) throw error;
-        return problem('validation-failed', 400, error.message, error.errors.map((e) => ({ pointer: `/body${e.pointer}`, detail: e.detail })));
+        return problem(
+          'validation-failed',
+          400,
+          error.message,
+          error.errors.map((e) => ({ pointer: `/body${e.pointer}`, detail: e.detail })),
+        );
       }
     },
     'accounts.disable': async (request) => {
       const clientId = request.params.clientId ?? '';
-      if (!(await disableAccount(store.db, clientId, now()))) return problem('not-found', 404, 'No account with this client id.');
+      if (!(await disableAccount(store.db, clientId, now())))
+        return problem('not-found', 404, 'No account with this client id.');
       await tokens.refreshRevocations();
       const account = (await listAccounts(store.db)).find((a) => a.clientId === clientId);
       return ok(account);
@@ -336,7 +395,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await dispatcher?.start();
       const address = app.server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-      log.info({ url, role: config.role, store: store.dialect, queue: config.redisUrl ? 'bullmq' : 'embedded', adapters: loaded.map((a) => a.name) }, 'gateway_started');
+      log.info(
+        {
+          url,
+          role: config.role,
+          store: store.dialect,
+          queue: config.redisUrl ? 'bullmq' : 'embedded',
+          adapters: loaded.map((a) => a.name),
+        },
+        'gateway_started',
+      );
       return { url };
     },
     stop() {
@@ -347,7 +415,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await dispatcher?.stop(config.shutdownGraceMs);
         shutdown.abort();
         await runner.flush();
-        for (const adapter of loaded) await adapter.instance.close().catch((error: unknown) => log.error({ err: error, adapter: adapter.name }, 'adapter_close_failed'));
+        for (const adapter of loaded)
+          await adapter.instance
+            .close()
+            .catch((error: unknown) =>
+              log.error({ err: error, adapter: adapter.name }, 'adapter_close_failed'),
+            );
         await http.close();
         await errorLogFile.close();
         await store.close();

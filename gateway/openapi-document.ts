@@ -46,10 +46,14 @@ export function mergedOpenApiDocument(adapterNames: readonly string[]): Document
           existing[method] = operation;
           continue;
         }
-        if (existing[method] !== undefined) throw new Error(`${file}: ${method.toUpperCase()} ${path} is defined twice`);
+        if (existing[method] !== undefined)
+          throw new Error(`${file}: ${method.toUpperCase()} ${path} is defined twice`);
         // A document's default security applies to its own operations only.
         const withSecurity =
-          typeof operation === 'object' && operation !== null && !('security' in operation) && document.security
+          typeof operation === 'object' &&
+          operation !== null &&
+          !('security' in operation) &&
+          document.security
             ? { ...operation, security: document.security }
             : operation;
         existing[method] = withSecurity;

@@ -8,7 +8,8 @@
  * `.context.json`, and `.expected.<ext>` or `.unmappable.txt`) run by test/mappings.golden.test.ts
  * through the folder's `golden.ts`.
  */
-export type Mapped<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly unmappable: string };
+export type Mapped<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly unmappable: string };
 
 export function mapped<T>(value: T): Mapped<T> {
   return { ok: true, value };

@@ -8,7 +8,14 @@ import { join } from 'node:path';
  */
 const ROOT = new URL('..', import.meta.url).pathname;
 
-type Property = { type?: string | string[]; description?: string; default?: unknown; enum?: unknown[]; writeOnly?: boolean; items?: unknown };
+type Property = {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  writeOnly?: boolean;
+  items?: unknown;
+};
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -20,7 +27,8 @@ function configTable(): string {
     patternProperties: Record<string, Property>;
   };
   const rows = Object.entries(schema.properties).map(
-    ([name, p]) => `| \`${name}\` | ${p.default === undefined || p.default === '' ? '' : `\`${String(p.default)}\``} | ${cell(p.description ?? '')}${p.writeOnly ? ' **Secret.**' : ''} |`,
+    ([name, p]) =>
+      `| \`${name}\` | ${p.default === undefined || p.default === '' ? '' : `\`${String(p.default)}\``} | ${cell(p.description ?? '')}${p.writeOnly ? ' **Secret.**' : ''} |`,
   );
   for (const [pattern, p] of Object.entries(schema.patternProperties)) {
     const name = pattern.replace(/^\^/, '').replace(/\[A-Z0-9_\]\+\$$/, '<NAME>');
@@ -41,7 +49,9 @@ function problemsTable(): string {
 }
 
 function settingsTable(adapter: string): string {
-  const schema = JSON.parse(readFileSync(join(ROOT, `schemas/adapters/${adapter}.settings.schema.json`), 'utf8')) as { properties?: Record<string, Property> };
+  const schema = JSON.parse(
+    readFileSync(join(ROOT, `schemas/adapters/${adapter}.settings.schema.json`), 'utf8'),
+  ) as { properties?: Record<string, Property> };
   const rows = Object.entries(schema.properties ?? {}).map(([name, p]) => {
     const type = Array.isArray(p.type) ? p.type.join(' \\| ') : (p.type ?? (p.enum ? 'enum' : 'object'));
     const fallback = p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
@@ -55,7 +65,9 @@ export function generatedSections(): Map<string, string> {
     ['config', configTable()],
     ['problems', problemsTable()],
   ]);
-  for (const file of readdirSync(join(ROOT, 'schemas/adapters')).filter((f) => f.endsWith('.settings.schema.json')).sort()) {
+  for (const file of readdirSync(join(ROOT, 'schemas/adapters'))
+    .filter((f) => f.endsWith('.settings.schema.json'))
+    .sort()) {
     const adapter = file.replace('.settings.schema.json', '');
     sections.set(`settings-${adapter}`, settingsTable(adapter));
   }

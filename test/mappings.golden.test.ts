@@ -20,7 +20,8 @@ const folders = readdirSync(MAPPINGS, { withFileTypes: true })
 
 describe('golden mappings', () => {
   it('every mapping folder with golden cases has a golden.ts', () => {
-    for (const folder of folders) assert.ok(existsSync(join(MAPPINGS, folder, 'golden.ts')), `mappings/${folder}/golden.ts is missing`);
+    for (const folder of folders)
+      assert.ok(existsSync(join(MAPPINGS, folder, 'golden.ts')), `mappings/${folder}/golden.ts is missing`);
   });
 
   for (const folder of folders) {
@@ -36,15 +37,23 @@ describe('golden mappings', () => {
       });
 
       it('has a mappable and an unmappable case', () => {
-        assert.ok(cases.some((c) => !existsSync(join(dir, `${c}.unmappable.txt`))), 'no mappable case');
-        assert.ok(cases.some((c) => existsSync(join(dir, `${c}.unmappable.txt`))), 'no unmappable case');
+        assert.ok(
+          cases.some((c) => !existsSync(join(dir, `${c}.unmappable.txt`))),
+          'no mappable case',
+        );
+        assert.ok(
+          cases.some((c) => existsSync(join(dir, `${c}.unmappable.txt`))),
+          'no unmappable case',
+        );
       });
 
       for (const name of cases) {
         it(name, () => {
           const input = JSON.parse(readFileSync(join(dir, `${name}.input.json`), 'utf8')) as unknown;
           const contextFile = join(dir, `${name}.context.json`);
-          const context = existsSync(contextFile) ? (JSON.parse(readFileSync(contextFile, 'utf8')) as unknown) : {};
+          const context = existsSync(contextFile)
+            ? (JSON.parse(readFileSync(contextFile, 'utf8')) as unknown)
+            : {};
           const verdict = validator.validate({
             specversion: '1.0',
             id: name,
@@ -53,7 +62,10 @@ describe('golden mappings', () => {
             datacontenttype: 'application/json',
             data: input,
           });
-          assert.ok(verdict.ok, `the input is not valid canonical data: ${JSON.stringify(verdict.ok ? '' : verdict.errors)}`);
+          assert.ok(
+            verdict.ok,
+            `the input is not valid canonical data: ${JSON.stringify(verdict.ok ? '' : verdict.errors)}`,
+          );
 
           const result = spec.run(input, context);
           const expectedFile = join(dir, `${name}.expected.${spec.extension}`);

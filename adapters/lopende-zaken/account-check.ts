@@ -10,7 +10,13 @@ import type { WusService } from './transport.ts';
 
 export type Reachability =
   | { readonly kind: 'answered'; readonly reachable: boolean }
-  | { readonly kind: 'failed'; readonly outcome: 'transient' | 'rejected'; readonly reason: string; readonly code: string; readonly answer?: string };
+  | {
+      readonly kind: 'failed';
+      readonly outcome: 'transient' | 'rejected';
+      readonly reason: string;
+      readonly code: string;
+      readonly answer?: string;
+    };
 
 export interface AccountCheckOptions {
   readonly berichtleverancierCode: string;
@@ -28,7 +34,8 @@ export async function checkReachability(
   const result = new Map<string, Reachability>();
   for (let start = 0; start < unique.length; start += options.batchSize) {
     const batch = unique.slice(start, start + options.batchSize);
-    for (const [bsn, reachability] of await checkBatch(service, options, batch, signal)) result.set(bsn, reachability);
+    for (const [bsn, reachability] of await checkBatch(service, options, batch, signal))
+      result.set(bsn, reachability);
   }
   return result;
 }
@@ -64,7 +71,9 @@ async function checkBatch(
     return new Map(bsns.map((bsn) => [bsn, failed]));
   }
   const answered = new Map<string, boolean>();
-  for (const abonnement of asArray(pick(verdict.body, 'ValidateAbonnementenResponse', 'ValidateAbonnementenResult', 'Abonnement'))) {
+  for (const abonnement of asArray(
+    pick(verdict.body, 'ValidateAbonnementenResponse', 'ValidateAbonnementenResult', 'Abonnement'),
+  )) {
     const key = pick(abonnement, 'klant', 'Key');
     const flag = pick(abonnement, 'isBerichtSturen');
     if (typeof key === 'string') answered.set(key, flag === true || flag === 'true' || flag === '1');
@@ -75,7 +84,12 @@ async function checkBatch(
       return [
         bsn,
         reachable === undefined
-          ? { kind: 'failed', outcome: 'rejected', reason: 'account check: the answer has no Abonnement for this BSN', code: 'abonnement-missing' }
+          ? {
+              kind: 'failed',
+              outcome: 'rejected',
+              reason: 'account check: the answer has no Abonnement for this BSN',
+              code: 'abonnement-missing',
+            }
           : { kind: 'answered', reachable },
       ];
     }),

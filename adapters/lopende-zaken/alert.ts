@@ -14,7 +14,13 @@ export function withAlert(outcome: Outcome, delivery: Delivery, now: Date, alert
   const waitedMs = now.getTime() - since.getTime();
   if (waitedMs <= alertAfterMs) return outcome;
   const zaak = (delivery.message.data as ZaakStatusGezet).zaak.identificatie;
-  return { ...outcome, alert: { code: ALERT_CODE, detail: `${zaak} has waited ${duration(waitedMs)} since ${since.toISOString()}: ${outcome.reason}` } };
+  return {
+    ...outcome,
+    alert: {
+      code: ALERT_CODE,
+      detail: `${zaak} has waited ${duration(waitedMs)} since ${since.toISOString()}: ${outcome.reason}`,
+    },
+  };
 }
 
 /** `1 d 2 h 5 min`, or seconds below a minute (tests use a one-second alert age). */

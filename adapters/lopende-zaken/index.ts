@@ -15,7 +15,10 @@ import {
   type Outcome,
   type RetryPolicy,
 } from '../../gateway/adapter-kit/index.ts';
-import { caseStatusChangeToZaakLk01, type ZaakStatusGezet } from '../../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
+import {
+  caseStatusChangeToZaakLk01,
+  type ZaakStatusGezet,
+} from '../../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
 import { checkReachability, type Reachability } from './account-check.ts';
 import { withAlert } from './alert.ts';
 import { createManagement, readRuntimeSettings } from './management.ts';
@@ -49,7 +52,12 @@ import { createWusHttp, openWusService, probeTls, type WusService } from './tran
  * A transient change becomes due again after a minute and is sent by the first run after that:
  * the run's interval, not this delay, paces Lopende Zaken. Never exhausted (rule 4).
  */
-export const LOPENDE_ZAKEN_RETRY: RetryPolicy = { delaysMs: [minutes(1)], afterLast: 'repeat-last', jitter: 0, retryAfter: 'ignore' };
+export const LOPENDE_ZAKEN_RETRY: RetryPolicy = {
+  delaysMs: [minutes(1)],
+  afterLast: 'repeat-last',
+  jitter: 0,
+  retryAfter: 'ignore',
+};
 
 export const TYPE = 'nl.zaken.zaak-status-gezet';
 const TARGET = 'mijnoverheid';
@@ -72,7 +80,9 @@ interface Pending {
   readonly xml: string;
 }
 
-export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSettings>): Promise<AdapterInstance> {
+export async function createLopendeZaken(
+  ctx: AdapterContext<LopendeZakenSettings>,
+): Promise<AdapterInstance> {
   const settings = resolveSettings(ctx.settings);
   const http = createWusHttp(settings.tls, settings.timeoutMs);
   const sendService = lazy(() =>
@@ -90,7 +100,9 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
   const checkService = lazy(() =>
     openWusService({
       wsdl: settings.accountCheck.wsdl,
-      ...(settings.accountCheck.schemaFolder === undefined ? {} : { schemaFolder: settings.accountCheck.schemaFolder }),
+      ...(settings.accountCheck.schemaFolder === undefined
+        ? {}
+        : { schemaFolder: settings.accountCheck.schemaFolder }),
       endpoint: settings.accountCheck.endpoint,
       operation: 'ValidateAbonnementen',
       http,
@@ -99,7 +111,10 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
     }),
   );
 
-  async function deliverBatch(deliveries: readonly Delivery[], attempt: Attempt): Promise<readonly Outcome[]> {
+  async function deliverBatch(
+    deliveries: readonly Delivery[],
+    attempt: Attempt,
+  ): Promise<readonly Outcome[]> {
     const outcomes: Outcome[] = new Array<Outcome>(deliveries.length);
     const pending: Pending[] = [];
     deliveries.forEach((delivery, index) => {
@@ -115,7 +130,11 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
         zender: settings.zender,
         ontvanger: settings.ontvanger,
       });
-      if (!mapped.ok) outcomes[index] = skipped(`unmappable:${mapped.unmappable}`, `the change cannot be expressed as a zakLk01: ${mapped.unmappable}`);
+      if (!mapped.ok)
+        outcomes[index] = skipped(
+          `unmappable:${mapped.unmappable}`,
+          `the change cannot be expressed as a zakLk01: ${mapped.unmappable}`,
+        );
       else pending.push({ index, delivery, change, xml: mapped.value });
     });
 
@@ -131,7 +150,9 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
         const outcome =
           waitingFor === undefined
             ? await decide(item, reachability.get(item.delivery.id), attempt)
-            : transient(`waits for the earlier status "${waitingFor.change.status.statustype.omschrijving}" of zaak ${item.change.zaak.identificatie}`);
+            : transient(
+                `waits for the earlier status "${waitingFor.change.status.statustype.omschrijving}" of zaak ${item.change.zaak.identificatie}`,
+              );
         outcomes[item.index] = outcome;
         if (outcome.kind === 'transient' && waitingFor === undefined) waitingFor = item;
       }
@@ -151,7 +172,9 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
         request: { summary: `ValidateAbonnementen → ${settings.accountCheck.endpoint}` },
         ...(reach?.answer === undefined ? {} : { response: { body: reach.answer } }),
       };
-      return reach?.outcome === 'rejected' ? rejected(reason, evidence, reach.code) : transient(reason, evidence);
+      return reach?.outcome === 'rejected'
+        ? rejected(reason, evidence, reach.code)
+        : transient(reason, evidence);
     }
     if (!reach.reachable) {
       return skipped(
@@ -185,7 +208,10 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
     return rejected(verdict.reason, evidence, verdict.code);
   }
 
-  async function reachabilityOf(pending: readonly Pending[], attempt: Attempt): Promise<Map<string, Reachability>> {
+  async function reachabilityOf(
+    pending: readonly Pending[],
+    attempt: Attempt,
+  ): Promise<Map<string, Reachability>> {
     const result = new Map<string, Reachability>();
     if (pending.length === 0) return result;
     const stored = await ctx.db
@@ -197,7 +223,8 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
         pending.map((item) => item.delivery.id),
       )
       .execute();
-    for (const row of stored) result.set(String(row.delivery_id), { kind: 'answered', reachable: Number(row.reachable) === 1 });
+    for (const row of stored)
+      result.set(String(row.delivery_id), { kind: 'answered', reachable: Number(row.reachable) === 1 });
     const unchecked = pending.filter((item) => !result.has(item.delivery.id));
     if (unchecked.length === 0) return result;
 
@@ -220,7 +247,11 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
       if (answer === undefined) continue;
       result.set(item.delivery.id, answer);
       if (answer.kind === 'answered') {
-        rows.push({ delivery_id: item.delivery.id, reachable: answer.reachable ? 1 : 0, checked_at: attempt.now.getTime() });
+        rows.push({
+          delivery_id: item.delivery.id,
+          reachable: answer.reachable ? 1 : 0,
+          checked_at: attempt.now.getTime(),
+        });
       }
     }
     if (rows.length > 0) {
@@ -232,7 +263,10 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
     }
     const failure = [...answers.values()].find((answer) => answer.kind === 'failed');
     if (failure !== undefined && failure.kind === 'failed') {
-      ctx.log.warn({ adapter: 'lopende-zaken', reason: failure.reason, code: failure.code, changes: unchecked.length }, 'lopende_zaken_account_check_failed');
+      ctx.log.warn(
+        { adapter: 'lopende-zaken', reason: failure.reason, code: failure.code, changes: unchecked.length },
+        'lopende_zaken_account_check_failed',
+      );
     }
     return result;
   }
@@ -268,7 +302,10 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
         probeTls(settings.accountCheck.endpoint, http),
       ]);
       if (send.ok && check.ok) return { ok: true };
-      const detail = [send.ok ? '' : `Lopende Zaken: ${send.detail ?? 'unreachable'}`, check.ok ? '' : `account check: ${check.detail ?? 'unreachable'}`]
+      const detail = [
+        send.ok ? '' : `Lopende Zaken: ${send.detail ?? 'unreachable'}`,
+        check.ok ? '' : `account check: ${check.detail ?? 'unreachable'}`,
+      ]
         .filter(Boolean)
         .join('; ');
       return { ok: false, detail };
@@ -280,7 +317,9 @@ export async function createLopendeZaken(ctx: AdapterContext<LopendeZakenSetting
 }
 
 function responseEvidence(exchange: SoapExchange): NonNullable<Evidence['response']> {
-  return exchange.kind === 'response' ? { status: exchange.status, body: exchange.body } : { status: exchange.failure, body: exchange.message };
+  return exchange.kind === 'response'
+    ? { status: exchange.status, body: exchange.body }
+    : { status: exchange.failure, body: exchange.message };
 }
 
 /** The error log may show the message; the BSN in it only as its last four digits. */
@@ -299,7 +338,11 @@ function lazy<T>(open: () => Promise<T>): () => Promise<T> {
   };
 }
 
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -314,4 +357,3 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

@@ -11,7 +11,10 @@ export type SkipRule = { readonly rule: string; readonly detail: string };
 
 export function sendingRuleFor(change: ZaakStatusGezet): SkipRule | null {
   if (!change.status.statustype.informeren) {
-    return { rule: 'status-not-informed', detail: `statustype "${change.status.statustype.omschrijving}" does not inform the initiator` };
+    return {
+      rule: 'status-not-informed',
+      detail: `statustype "${change.status.statustype.omschrijving}" does not inform the initiator`,
+    };
   }
   if (!change.zaak.initiator.authentiek) {
     return { rule: 'bsn-not-authentic', detail: 'the initiator BSN is not authentic' };

@@ -28,7 +28,12 @@ export interface ResolvedSettings {
   readonly signing?: SigningMaterial;
   readonly zender: StufSysteem;
   readonly ontvanger: StufSysteem;
-  readonly lopendeZaken: { readonly endpoint: string; readonly wsdl: string; readonly schemaFolder: string; readonly receiverOin: string };
+  readonly lopendeZaken: {
+    readonly endpoint: string;
+    readonly wsdl: string;
+    readonly schemaFolder: string;
+    readonly receiverOin: string;
+  };
   readonly accountCheck: {
     readonly endpoint: string;
     readonly wsdl: string;
@@ -56,11 +61,14 @@ export function resolveSettings(s: LopendeZakenSettings): ResolvedSettings {
       ? {
           key: s.signing?.privateKey === undefined ? tls.key : pem(s.signing.privateKey),
           cert: s.signing?.certificate === undefined ? tls.cert : pem(s.signing.certificate),
-          ...passphrase(s.signing?.privateKey === undefined ? s.tls.privateKeyPassphrase : s.signing.privateKeyPassphrase),
+          ...passphrase(
+            s.signing?.privateKey === undefined ? s.tls.privateKeyPassphrase : s.signing.privateKeyPassphrase,
+          ),
         }
       : undefined;
   const checkWsdl = s.accountCheck.wsdl;
-  const checkFolder = s.accountCheck.schemaFolder ?? (/^https?:/i.test(checkWsdl) ? undefined : dirname(resolve(checkWsdl)));
+  const checkFolder =
+    s.accountCheck.schemaFolder ?? (/^https?:/i.test(checkWsdl) ? undefined : dirname(resolve(checkWsdl)));
   return {
     oin: s.oin,
     tls,

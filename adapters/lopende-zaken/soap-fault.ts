@@ -24,7 +24,11 @@ import { XMLParser } from 'fast-xml-parser';
 
 /** What came back from one SOAP call, before interpretation. */
 export type SoapExchange =
-  | { readonly kind: 'failure'; readonly failure: 'connection' | 'timeout' | 'aborted'; readonly message: string }
+  | {
+      readonly kind: 'failure';
+      readonly failure: 'connection' | 'timeout' | 'aborted';
+      readonly message: string;
+    }
   | { readonly kind: 'response'; readonly status: number; readonly body: string };
 
 export type SoapVerdict =
@@ -52,10 +56,18 @@ export function classifySoap(exchange: SoapExchange, expected: string): SoapVerd
   const fault = isRecord(body) ? body.Fault : undefined;
   if (isRecord(fault)) return classifyFault(fault);
   if (exchange.status >= 500 || exchange.status === 408 || exchange.status === 429) {
-    return { kind: 'transient', reason: `HTTP ${exchange.status} without a SOAP Fault`, code: `http:${exchange.status}` };
+    return {
+      kind: 'transient',
+      reason: `HTTP ${exchange.status} without a SOAP Fault`,
+      code: `http:${exchange.status}`,
+    };
   }
   if (exchange.status >= 300) {
-    return { kind: 'rejected', reason: `HTTP ${exchange.status} without a SOAP Fault`, code: `http:${exchange.status}` };
+    return {
+      kind: 'rejected',
+      reason: `HTTP ${exchange.status} without a SOAP Fault`,
+      code: `http:${exchange.status}`,
+    };
   }
   if (isRecord(body) && expected in body) return { kind: 'ok', body };
   const fo03 = isRecord(body) ? body.Fo03Bericht : undefined;
@@ -70,14 +82,24 @@ function classifyFault(fault: Record<string, unknown>): SoapVerdict {
   const fo03 = detail.Fo03Bericht;
   if (isRecord(fo03)) return classifyFo03(fo03);
   if ('DependentServiceFault' in detail) {
-    return { kind: 'transient', reason: `DependentServiceFault: ${message(detail.DependentServiceFault) ?? faultstring}`, code: 'DependentServiceFault' };
+    return {
+      kind: 'transient',
+      reason: `DependentServiceFault: ${message(detail.DependentServiceFault) ?? faultstring}`,
+      code: 'DependentServiceFault',
+    };
   }
   if ('ApplicationFault' in detail) {
-    return { kind: 'rejected', reason: `ApplicationFault: ${message(detail.ApplicationFault) ?? faultstring}`, code: 'ApplicationFault' };
+    return {
+      kind: 'rejected',
+      reason: `ApplicationFault: ${message(detail.ApplicationFault) ?? faultstring}`,
+      code: 'ApplicationFault',
+    };
   }
-  const dk = DIGIKOPPELING_CODE.exec(faultstring)?.[1] ?? DIGIKOPPELING_CODE.exec(allText(detail).join(' '))?.[1];
+  const dk =
+    DIGIKOPPELING_CODE.exec(faultstring)?.[1] ?? DIGIKOPPELING_CODE.exec(allText(detail).join(' '))?.[1];
   const reason = `${faultcode}: ${faultstring}`.trim();
-  if (dk !== undefined) return { kind: dk === '0051' ? 'transient' : 'rejected', reason, code: `digikoppeling:${dk}` };
+  if (dk !== undefined)
+    return { kind: dk === '0051' ? 'transient' : 'rejected', reason, code: `digikoppeling:${dk}` };
   const local = faultcode.replace(/^.*:/, '');
   if (/^(Server|Receiver)\b/.test(local)) return { kind: 'transient', reason, code: `soap:${local}` };
   return { kind: 'rejected', reason, code: `soap:${local || 'unknown'}` };

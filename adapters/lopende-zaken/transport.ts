@@ -86,7 +86,11 @@ export function createWusHttp(tls: TlsMaterial, timeoutMs: number): WusHttp {
     keepAlive: true,
     maxSockets: 16,
   });
-  const request = axios.create({ httpsAgent: agent, proxy: false, maxRedirects: 0 }) as unknown as WusHttp['axios'];
+  const request = axios.create({
+    httpsAgent: agent,
+    proxy: false,
+    maxRedirects: 0,
+  }) as unknown as WusHttp['axios'];
   return { agent, tls, timeoutMs, axios: request };
 }
 
@@ -119,16 +123,21 @@ export async function openWusService(options: WusServiceOptions): Promise<WusSer
   });
   const wsdl: WSDL = loaded.wsdl;
   const action = soapActionOf(wsdl, options.operation);
-  const to = options.toOin ? `${options.endpoint}${options.endpoint.includes('?') ? '&' : '?'}OIN=${options.toOin}` : options.endpoint;
+  const to = options.toOin
+    ? `${options.endpoint}${options.endpoint.includes('?') ? '&' : '?'}OIN=${options.toOin}`
+    : options.endpoint;
   const sender = `${ANONYMOUS}?OIN=${options.fromOin}`;
 
   async function call(request: WusCall): Promise<WusResult> {
     const client = new Client(wsdl, options.endpoint, { request: options.http.axios });
-    client.addSoapHeader(addressingHeaders({ to, action, messageId: request.messageId, from: sender, replyTo: sender }));
+    client.addSoapHeader(
+      addressingHeaders({ to, action, messageId: request.messageId, from: sender, replyTo: sender }),
+    );
     if (options.signing) client.setSecurity(signer(options.signing));
     let answered: { status: number; body: string } | undefined;
     client.on('response', (body: unknown, response: { status?: number } | null | undefined) => {
-      if (response && typeof response.status === 'number') answered = { status: response.status, body: String(body ?? '') };
+      if (response && typeof response.status === 'number')
+        answered = { status: response.status, body: String(body ?? '') };
     });
     const timeout = AbortSignal.timeout(options.http.timeoutMs);
     const signal = AbortSignal.any([request.signal, timeout]);
@@ -186,7 +195,13 @@ function signer(signing: SigningMaterial): WSSecurityCert {
   });
 }
 
-function addressingHeaders(values: { to: string; action: string; messageId: string; from: string; replyTo: string }): string {
+function addressingHeaders(values: {
+  to: string;
+  action: string;
+  messageId: string;
+  from: string;
+  replyTo: string;
+}): string {
   const ns = `xmlns:wsa="${WSA}"`;
   return (
     `<wsa:To ${ns}>${escapeXml(values.to)}</wsa:To>` +
@@ -198,8 +213,11 @@ function addressingHeaders(values: { to: string; action: string; messageId: stri
 }
 
 function soapActionOf(wsdl: WSDL, operation: string): string {
-  const bindings = (wsdl.definitions as unknown as { bindings: Record<string, { methods: Record<string, { soapAction?: string }> }> })
-    .bindings;
+  const bindings = (
+    wsdl.definitions as unknown as {
+      bindings: Record<string, { methods: Record<string, { soapAction?: string }> }>;
+    }
+  ).bindings;
   for (const binding of Object.values(bindings)) {
     const action = binding.methods[operation]?.soapAction;
     if (action) return action;
@@ -211,8 +229,13 @@ function describeFailure(error: unknown, timedOut: boolean, aborted: boolean): S
   const code = (error as { code?: string } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (aborted) return { kind: 'failure', failure: 'aborted', message: 'the attempt was aborted' };
-  if (timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { kind: 'failure', failure: 'timeout', message };
-  return { kind: 'failure', failure: 'connection', message: code && !message.includes(code) ? `${code}: ${message}` : message };
+  if (timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT')
+    return { kind: 'failure', failure: 'timeout', message };
+  return {
+    kind: 'failure',
+    failure: 'connection',
+    message: code && !message.includes(code) ? `${code}: ${message}` : message,
+  };
 }
 
 function escapeXml(value: string): string {

@@ -35,7 +35,11 @@ export function isAuthorisedForSubject(
   if (account.disabled) return { ok: false, reason: `API account ${account.clientId} is disabled` };
   if (account.employers.includes('*')) return { ok: true };
   const employer = employerOf(message, employerPointer);
-  if (employer === undefined) return { ok: false, reason: `a ${message.type} names no employer, and account ${account.clientId} is not authorised for all employers` };
+  if (employer === undefined)
+    return {
+      ok: false,
+      reason: `a ${message.type} names no employer, and account ${account.clientId} is not authorised for all employers`,
+    };
   if (account.employers.includes(employer)) return { ok: true };
   return { ok: false, reason: `API account ${account.clientId} is not authorised for employer ${employer}` };
 }
@@ -54,7 +58,11 @@ export async function loadAccount(store: Kysely<any>, clientId: string): Promise
     .where('client_id', '=', clientId)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { clientId: row.client_id, employers: JSON.parse(row.employers) as string[], disabled: row.disabled_at !== null };
+  return {
+    clientId: row.client_id,
+    employers: JSON.parse(row.employers) as string[],
+    disabled: row.disabled_at !== null,
+  };
 }
 
 /** RFC 6901. */

@@ -1,5 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ok, problem, type ApiRequest, type ApiResponse, type OperationHandlers } from '../../gateway/adapter-kit/index.ts';
+import {
+  ok,
+  problem,
+  type ApiRequest,
+  type ApiResponse,
+  type OperationHandlers,
+} from '../../gateway/adapter-kit/index.ts';
 import { typeOfTopic } from '../../mappings/webhook-event/topics.ts';
 import type { WebhooksContext } from './context.ts';
 import { settlePending } from './management.ts';
@@ -33,7 +39,8 @@ export function createHub(ctx: WebhooksContext): { inbound: OperationHandlers; i
       return problem('webhooks-hub-disabled', 404, 'this Koppel does not accept WebSub subscriptions');
     }
     const parsed = parseIntent(req.body, ctx);
-    if ('errors' in parsed) return problem('validation-failed', 400, 'the subscription request is not valid', parsed.errors);
+    if ('errors' in parsed)
+      return problem('validation-failed', 400, 'the subscription request is not valid', parsed.errors);
     const verification = verify(ctx, parsed, hub.accountClientId).catch((error: unknown) => {
       ctx.log.error({ err: error, adapter: 'webhooks' }, 'websub_verification_crashed');
     });
@@ -46,7 +53,9 @@ export function createHub(ctx: WebhooksContext): { inbound: OperationHandlers; i
     const topic = req.params['topic'] ?? '';
     const type = typeOfTopic(topic);
     if (type === undefined) return problem('not-found', 404, `no webhook topic ${topic}`);
-    return ok({ topic, type }, 200, { link: websubLinks(ctx.settings.hubUrl, topicUrl(ctx.settings, topic)) });
+    return ok({ topic, type }, 200, {
+      link: websubLinks(ctx.settings.hubUrl, topicUrl(ctx.settings, topic)),
+    });
   };
 
   return {
@@ -57,23 +66,34 @@ export function createHub(ctx: WebhooksContext): { inbound: OperationHandlers; i
   };
 }
 
-function parseIntent(body: unknown, ctx: WebhooksContext): Intent | { errors: { pointer: string; detail: string }[] } {
+function parseIntent(
+  body: unknown,
+  ctx: WebhooksContext,
+): Intent | { errors: { pointer: string; detail: string }[] } {
   const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const text = (key: string): string | undefined => (typeof form[key] === 'string' ? (form[key] as string) : undefined);
+  const text = (key: string): string | undefined =>
+    typeof form[key] === 'string' ? (form[key] as string) : undefined;
   const errors: { pointer: string; detail: string }[] = [];
   const mode = text('hub.mode');
-  if (mode !== 'subscribe' && mode !== 'unsubscribe') errors.push({ pointer: '/body/hub.mode', detail: 'subscribe or unsubscribe' });
+  if (mode !== 'subscribe' && mode !== 'unsubscribe')
+    errors.push({ pointer: '/body/hub.mode', detail: 'subscribe or unsubscribe' });
   const topic = topicFromParam(text('hub.topic') ?? '', ctx);
-  if (topic === undefined) errors.push({ pointer: '/body/hub.topic', detail: 'a topic URL or name from GET /v1/webhooks/topics' });
+  if (topic === undefined)
+    errors.push({ pointer: '/body/hub.topic', detail: 'a topic URL or name from GET /v1/webhooks/topics' });
   const callback = text('hub.callback') ?? '';
-  if (!/^https?:\/\//i.test(callback) || !URL.canParse(callback)) errors.push({ pointer: '/body/hub.callback', detail: 'an absolute http(s) URL' });
+  if (!/^https?:\/\//i.test(callback) || !URL.canParse(callback))
+    errors.push({ pointer: '/body/hub.callback', detail: 'an absolute http(s) URL' });
   const secret = text('hub.secret');
   // WebSub lets a subscriber omit the secret; Koppel does not, as its events carry personal data.
-  if (mode === 'subscribe' && (secret === undefined || secret === '')) errors.push({ pointer: '/body/hub.secret', detail: 'required: Koppel signs every event' });
-  if (secret !== undefined && Buffer.byteLength(secret) > MAX_SECRET_BYTES) errors.push({ pointer: '/body/hub.secret', detail: `at most ${MAX_SECRET_BYTES} bytes` });
+  if (mode === 'subscribe' && (secret === undefined || secret === ''))
+    errors.push({ pointer: '/body/hub.secret', detail: 'required: Koppel signs every event' });
+  if (secret !== undefined && Buffer.byteLength(secret) > MAX_SECRET_BYTES)
+    errors.push({ pointer: '/body/hub.secret', detail: `at most ${MAX_SECRET_BYTES} bytes` });
   const leaseText = text('hub.lease_seconds');
-  if (leaseText !== undefined && !/^\d+$/.test(leaseText)) errors.push({ pointer: '/body/hub.lease_seconds', detail: 'a whole number of seconds' });
-  if (errors.length > 0 || topic === undefined || (mode !== 'subscribe' && mode !== 'unsubscribe')) return { errors };
+  if (leaseText !== undefined && !/^\d+$/.test(leaseText))
+    errors.push({ pointer: '/body/hub.lease_seconds', detail: 'a whole number of seconds' });
+  if (errors.length > 0 || topic === undefined || (mode !== 'subscribe' && mode !== 'unsubscribe'))
+    return { errors };
   const { defaultLeaseSeconds, minLeaseSeconds, maxLeaseSeconds } = ctx.settings.hub;
   const asked = leaseText === undefined ? defaultLeaseSeconds : Number(leaseText);
   return {
@@ -99,10 +119,22 @@ async function verify(ctx: WebhooksContext, intent: Intent, accountClientId: str
   url.searchParams.set('hub.topic', topicUrl(ctx.settings, intent.topic));
   url.searchParams.set('hub.challenge', challenge);
   if (intent.mode === 'subscribe') url.searchParams.set('hub.lease_seconds', String(intent.leaseSeconds));
-  const answer = await ctx.http.send({ method: 'GET', url: url.toString(), timeoutMs: ctx.settings.requestTimeoutMs });
+  const answer = await ctx.http.send({
+    method: 'GET',
+    url: url.toString(),
+    timeoutMs: ctx.settings.requestTimeoutMs,
+  });
   const where = { callback: new URL(intent.callback).origin, topic: intent.topic, mode: intent.mode };
-  if (answer.kind !== 'response' || answer.status < 200 || answer.status >= 300 || answer.body.trim() !== challenge) {
-    const why = answer.kind === 'response' ? `HTTP ${answer.status}${answer.status < 300 ? ', challenge not echoed' : ''}` : answer.message;
+  if (
+    answer.kind !== 'response' ||
+    answer.status < 200 ||
+    answer.status >= 300 ||
+    answer.body.trim() !== challenge
+  ) {
+    const why =
+      answer.kind === 'response'
+        ? `HTTP ${answer.status}${answer.status < 300 ? ', challenge not echoed' : ''}`
+        : answer.message;
     ctx.log.info({ ...where, reason: why }, 'websub_intent_not_verified');
     return;
   }
@@ -135,7 +167,13 @@ async function verify(ctx: WebhooksContext, intent: Intent, accountClientId: str
   if (existing) {
     await db(ctx.db)
       .updateTable('webhooks_recipients')
-      .set({ secret, lease_expires_at: leaseExpiresAt, disabled_at: null, disabled_reason: null, updated_at: now })
+      .set({
+        secret,
+        lease_expires_at: leaseExpiresAt,
+        disabled_at: null,
+        disabled_reason: null,
+        updated_at: now,
+      })
       .where('id', '=', existing.id)
       .execute();
     ctx.log.info({ ...where, recipientId: existing.id }, 'websub_subscription_renewed');

@@ -86,10 +86,14 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     const accounts = new Map<string, BoundAccount | undefined>();
     const targets: DeliveryTarget[] = [];
     const sequenceKey = message.subject ?? employerOf(message, employerPointer);
-    const recipients = await memoised(plan.memo, `webhooks:recipients:${topic}:${at}`, () => liveRecipientsFor(plan.db, topic, at));
+    const recipients = await memoised(plan.memo, `webhooks:recipients:${topic}:${at}`, () =>
+      liveRecipientsFor(plan.db, topic, at),
+    );
     for (const row of recipients) {
       if (!accounts.has(row.account_client_id)) {
-        const account = await memoised(plan.memo, `webhooks:account:${row.account_client_id}`, () => loadAccount(plan.db, row.account_client_id));
+        const account = await memoised(plan.memo, `webhooks:account:${row.account_client_id}`, () =>
+          loadAccount(plan.db, row.account_client_id),
+        );
         accounts.set(row.account_client_id, account);
       }
       if (!isAuthorisedForSubject(accounts.get(row.account_client_id), message, employerPointer).ok) {
@@ -110,9 +114,16 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     const message = delivery.message;
     const topic = topicOf(message.type);
     if (topic === undefined || !topicsOf(row).includes(topic)) {
-      return skipped('topic-unsubscribed', `recipient ${row.id} no longer subscribes to ${topic ?? message.type}`);
+      return skipped(
+        'topic-unsubscribed',
+        `recipient ${row.id} no longer subscribes to ${topic ?? message.type}`,
+      );
     }
-    const authorisation = isAuthorisedForSubject(await loadAccount(ctx.db, row.account_client_id), message, employerPointer);
+    const authorisation = isAuthorisedForSubject(
+      await loadAccount(ctx.db, row.account_client_id),
+      message,
+      employerPointer,
+    );
     if (!authorisation.ok) return skipped(NOT_AUTHORISED, authorisation.reason);
     const mapped = canonicalToWebhookEvent(message.data, {
       id: message.id,
@@ -163,7 +174,10 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     const down = rows.filter((_, i) => answers[i]?.kind !== 'response');
     return down.length === 0
       ? { ok: true, detail: `${rows.length} recipient(s) reachable` }
-      : { ok: false, detail: `${down.length} of ${rows.length} recipient(s) unreachable: ${down.map((r) => r.id).join(', ')}` };
+      : {
+          ok: false,
+          detail: `${down.length} of ${rows.length} recipient(s) unreachable: ${down.map((r) => r.id).join(', ')}`,
+        };
   };
 
   return {
@@ -179,7 +193,8 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     jobs: [housekeepingJob({ ...shared, runtimeSettings: ctx.runtimeSettings, post: (m) => ctx.post(m) })],
     health: async () => {
       const now = ctx.now().getTime();
-      if (health === undefined || now - health.at >= settings.healthCacheMs) health = { at: now, value: await probe() };
+      if (health === undefined || now - health.at >= settings.healthCacheMs)
+        health = { at: now, value: await probe() };
       return health.value;
     },
     close: async () => {
@@ -217,7 +232,9 @@ function openTarget(ctx: WebhooksContext, row: RecipientRow, now: number): SendT
     id: row.id,
     url: row.url,
     auth,
-    ...(row.standard_webhooks === 1 ? { standardWebhooksSecrets: previous ? [current, previous] : [current] } : {}),
+    ...(row.standard_webhooks === 1
+      ? { standardWebhooksSecrets: previous ? [current, previous] : [current] }
+      : {}),
   };
 }
 
@@ -245,7 +262,9 @@ class FilteredCounter {
     this.#pending = new Map();
     this.#writing = this.#writing
       .then(() => addFilteredCounts(this.ctx.db, counts))
-      .catch((error: unknown) => this.ctx.log.warn({ err: error, adapter: 'webhooks' }, 'webhook_filtered_count_not_written'));
+      .catch((error: unknown) =>
+        this.ctx.log.warn({ err: error, adapter: 'webhooks' }, 'webhook_filtered_count_not_written'),
+      );
     return this.#writing;
   }
 }

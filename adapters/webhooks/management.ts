@@ -1,11 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { ok, problem, type ApiRequest, type ApiResponse, type OperationHandlers } from '../../gateway/adapter-kit/index.ts';
+import {
+  ok,
+  problem,
+  type ApiRequest,
+  type ApiResponse,
+  type OperationHandlers,
+} from '../../gateway/adapter-kit/index.ts';
 import { canonicalToWebhookEvent } from '../../mappings/webhook-event/canonical-to-webhook-event.ts';
 import { ALL_TOPICS, topicOf, typeOfTopic } from '../../mappings/webhook-event/topics.ts';
 import { loadAccount } from './authorisation.ts';
 import type { WebhooksContext } from './context.ts';
-import { db, findRecipient, retryDelaysOf, topicsOf, type RecipientRow, type RecipientsTable } from './recipients.ts';
+import {
+  db,
+  findRecipient,
+  retryDelaysOf,
+  topicsOf,
+  type RecipientRow,
+  type RecipientsTable,
+} from './recipients.ts';
 import { topicUrl } from './settings.ts';
 import { newSigningSecret } from './standard-webhooks-signature.ts';
 
@@ -20,10 +33,17 @@ const DEFAULT_OVERLAP_SECONDS = 86_400;
 export function createManagement(ctx: WebhooksContext): OperationHandlers {
   return {
     'webhooks.listTopics': async () =>
-      ok({ items: ALL_TOPICS.map((topic) => ({ topic, type: typeOfTopic(topic), url: topicUrl(ctx.settings, topic) })) }),
+      ok({
+        items: ALL_TOPICS.map((topic) => ({
+          topic,
+          type: typeOfTopic(topic),
+          url: topicUrl(ctx.settings, topic),
+        })),
+      }),
     'webhooks.listRecipients': (request) => listRecipients(ctx, request),
     'webhooks.createRecipient': (request) => createRecipient(ctx, request),
-    'webhooks.getRecipient': (request) => withRecipient(ctx, request, async (row) => ok(await view(ctx, row, true))),
+    'webhooks.getRecipient': (request) =>
+      withRecipient(ctx, request, async (row) => ok(await view(ctx, row, true))),
     'webhooks.updateRecipient': (request) => updateRecipient(ctx, request),
     'webhooks.deleteRecipient': (request) => deleteRecipient(ctx, request),
     'webhooks.rotateSecret': (request) => rotateSecret(ctx, request),
@@ -41,7 +61,13 @@ interface RecipientInput {
   description?: string | null;
   protocol?: 'websub' | 'oauth2';
   websub?: { algorithm?: 'sha256' | 'sha1' };
-  oauth2?: { tokenUrl?: string; clientId?: string; clientSecret?: string; scope?: string | null; audience?: string | null };
+  oauth2?: {
+    tokenUrl?: string;
+    clientId?: string;
+    clientSecret?: string;
+    scope?: string | null;
+    audience?: string | null;
+  };
   standardWebhooks?: boolean;
   retryDelaysMs?: number[] | null;
   enabled?: boolean;
@@ -49,10 +75,17 @@ interface RecipientInput {
 
 async function listRecipients(ctx: WebhooksContext, request: ApiRequest): Promise<ApiResponse> {
   const includeDeleted = flag(request.query['includeDeleted']);
-  let query = db(ctx.db).selectFrom('webhooks_recipients').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc');
+  let query = db(ctx.db)
+    .selectFrom('webhooks_recipients')
+    .selectAll()
+    .orderBy('created_at', 'asc')
+    .orderBy('id', 'asc');
   if (!includeDeleted) query = query.where('deleted_at', 'is', null);
   const rows = await query.execute();
-  const filtered = await filteredTotals(ctx, rows.map((row) => row.id));
+  const filtered = await filteredTotals(
+    ctx,
+    rows.map((row) => row.id),
+  );
   return ok({ items: rows.map((row) => viewRow(row, filtered.get(row.id) ?? 0)) });
 }
 
@@ -77,7 +110,10 @@ async function createRecipient(ctx: WebhooksContext, request: ApiRequest): Promi
     previous_secret_until: null,
     oauth2_token_url: protocol === 'oauth2' ? (input.oauth2?.tokenUrl ?? null) : null,
     oauth2_client_id: protocol === 'oauth2' ? (input.oauth2?.clientId ?? null) : null,
-    oauth2_client_secret: protocol === 'oauth2' && input.oauth2?.clientSecret ? ctx.secrets.seal(input.oauth2.clientSecret) : null,
+    oauth2_client_secret:
+      protocol === 'oauth2' && input.oauth2?.clientSecret
+        ? ctx.secrets.seal(input.oauth2.clientSecret)
+        : null,
     oauth2_scope: protocol === 'oauth2' ? (input.oauth2?.scope ?? null) : null,
     oauth2_audience: protocol === 'oauth2' ? (input.oauth2?.audience ?? null) : null,
     retry_delays: input.retryDelaysMs ? JSON.stringify(input.retryDelaysMs) : null,
@@ -98,7 +134,8 @@ async function createRecipient(ctx: WebhooksContext, request: ApiRequest): Promi
 
 async function updateRecipient(ctx: WebhooksContext, request: ApiRequest): Promise<ApiResponse> {
   return withRecipient(ctx, request, async (row) => {
-    if (row.deleted_at !== null) return problem('conflict', 409, `recipient ${row.id} is deleted and cannot be changed`);
+    if (row.deleted_at !== null)
+      return problem('conflict', 409, `recipient ${row.id} is deleted and cannot be changed`);
     const input = request.body as RecipientInput;
     const invalid = await checkInput(ctx, input, row.protocol, false);
     if (invalid) return invalid;
@@ -109,11 +146,13 @@ async function updateRecipient(ctx: WebhooksContext, request: ApiRequest): Promi
     if (input.description !== undefined) changes.description = input.description;
     if (input.websub?.algorithm !== undefined) changes.websub_algorithm = input.websub.algorithm;
     if (input.standardWebhooks !== undefined) changes.standard_webhooks = input.standardWebhooks ? 1 : 0;
-    if (input.retryDelaysMs !== undefined) changes.retry_delays = input.retryDelaysMs === null ? null : JSON.stringify(input.retryDelaysMs);
+    if (input.retryDelaysMs !== undefined)
+      changes.retry_delays = input.retryDelaysMs === null ? null : JSON.stringify(input.retryDelaysMs);
     if (input.oauth2) {
       if (input.oauth2.tokenUrl !== undefined) changes.oauth2_token_url = input.oauth2.tokenUrl;
       if (input.oauth2.clientId !== undefined) changes.oauth2_client_id = input.oauth2.clientId;
-      if (input.oauth2.clientSecret !== undefined) changes.oauth2_client_secret = ctx.secrets.seal(input.oauth2.clientSecret);
+      if (input.oauth2.clientSecret !== undefined)
+        changes.oauth2_client_secret = ctx.secrets.seal(input.oauth2.clientSecret);
       if (input.oauth2.scope !== undefined) changes.oauth2_scope = input.oauth2.scope;
       if (input.oauth2.audience !== undefined) changes.oauth2_audience = input.oauth2.audience;
     }
@@ -150,7 +189,10 @@ async function deleteRecipient(ctx: WebhooksContext, request: ApiRequest): Promi
  * Deliveries still waiting for a recipient that may no longer receive are made due now: deliver()
  * then ends each as skipped with the rule, instead of leaving it "retrying" until its next slot.
  */
-export async function settlePending(ctx: Pick<WebhooksContext, 'db' | 'retryDeliveries'>, recipientId: string): Promise<void> {
+export async function settlePending(
+  ctx: Pick<WebhooksContext, 'db' | 'retryDeliveries'>,
+  recipientId: string,
+): Promise<void> {
   const waiting = await db(ctx.db)
     .selectFrom('deliveries')
     .select('id')
@@ -165,7 +207,11 @@ async function rotateSecret(ctx: WebhooksContext, request: ApiRequest): Promise<
   return withRecipient(ctx, request, async (row) => {
     if (row.deleted_at !== null) return problem('conflict', 409, `recipient ${row.id} is deleted`);
     if (row.origin === 'websub-hub') {
-      return problem('conflict', 409, 'the secret of a WebSub hub subscription is the subscriber\'s own; it changes by subscribing again');
+      return problem(
+        'conflict',
+        409,
+        "the secret of a WebSub hub subscription is the subscriber's own; it changes by subscribing again",
+      );
     }
     const body = (request.body ?? {}) as { overlapSeconds?: number };
     const overlapMs = (body.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
@@ -188,9 +234,13 @@ async function rotateSecret(ctx: WebhooksContext, request: ApiRequest): Promise<
 
 async function recoverRecipient(ctx: WebhooksContext, request: ApiRequest): Promise<ApiResponse> {
   return withRecipient(ctx, request, async (row) => {
-    if (row.deleted_at !== null) return problem('conflict', 409, `recipient ${row.id} is deleted; nothing is sent to it any more`);
+    if (row.deleted_at !== null)
+      return problem('conflict', 409, `recipient ${row.id} is deleted; nothing is sent to it any more`);
     const since = parseTime(request.query['since']);
-    if (since === null) return problem('validation-failed', 400, 'since must be a date-time', [{ pointer: '/query/since', detail: 'required, ISO 8601 date-time' }]);
+    if (since === null)
+      return problem('validation-failed', 400, 'since must be a date-time', [
+        { pointer: '/query/since', detail: 'required, ISO 8601 date-time' },
+      ]);
     const failed = await db(ctx.db)
       .selectFrom('deliveries')
       .select('id')
@@ -212,7 +262,10 @@ async function listLog(ctx: WebhooksContext, request: ApiRequest): Promise<ApiRe
   const limit = Math.min(Math.max(Number(single(q['limit']) ?? 50) || 50, 1), 200);
   const cursor = single(q['cursor']);
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  if (after === null) return problem('validation-failed', 400, 'cursor is not one this API gave', [{ pointer: '/query/cursor', detail: 'unknown cursor' }]);
+  if (after === null)
+    return problem('validation-failed', 400, 'cursor is not one this API gave', [
+      { pointer: '/query/cursor', detail: 'unknown cursor' },
+    ]);
   const since = q['since'] === undefined ? undefined : parseTime(q['since']);
   const until = q['until'] === undefined ? undefined : parseTime(q['until']);
   if (since === null || until === null) {
@@ -229,7 +282,8 @@ async function listLog(ctx: WebhooksContext, request: ApiRequest): Promise<ApiRe
   const recipient = single(q['recipient']);
   if (recipient !== undefined) query = query.where('deliveries.target', '=', recipient);
   const topic = single(q['topic']);
-  if (topic !== undefined) query = query.where('messages.type', '=', typeOfTopic(topic) ?? `unknown topic ${topic}`);
+  if (topic !== undefined)
+    query = query.where('messages.type', '=', typeOfTopic(topic) ?? `unknown topic ${topic}`);
   const status = single(q['status']) as LogStatus | undefined;
   if (status !== undefined) {
     const filteredReason = sql<boolean>`coalesce(deliveries.last_reason, '') like ${`${NOT_AUTHORISED}:%`}`;
@@ -243,7 +297,10 @@ async function listLog(ctx: WebhooksContext, request: ApiRequest): Promise<ApiRe
         case 'filtered':
           return eb.and([eb('deliveries.status', '=', 'skipped'), filteredReason]);
         case 'failed':
-          return eb.or([eb('deliveries.status', '=', 'failed'), eb.and([eb('deliveries.status', '=', 'skipped'), eb.not(filteredReason)])]);
+          return eb.or([
+            eb('deliveries.status', '=', 'failed'),
+            eb.and([eb('deliveries.status', '=', 'skipped'), eb.not(filteredReason)]),
+          ]);
         default:
           return eb.val(false);
       }
@@ -259,7 +316,11 @@ async function listLog(ctx: WebhooksContext, request: ApiRequest): Promise<ApiRe
       ]),
     );
   }
-  const rows = await query.orderBy('deliveries.created_at', 'desc').orderBy('deliveries.id', 'desc').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('deliveries.created_at', 'desc')
+    .orderBy('deliveries.id', 'desc')
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return ok({
@@ -311,10 +372,17 @@ async function resendLogEntry(ctx: WebhooksContext, request: ApiRequest): Promis
   if (delivery.status === 'active') return problem('conflict', 409, `delivery ${id} is being sent right now`);
   const recipient = await findRecipient(ctx.db, delivery.target);
   if (!recipient || recipient.deleted_at !== null) {
-    return problem('conflict', 409, `recipient ${delivery.target} is deleted; nothing is sent to it any more`);
+    return problem(
+      'conflict',
+      409,
+      `recipient ${delivery.target} is deleted; nothing is sent to it any more`,
+    );
   }
   await ctx.retryDeliveries([id]);
-  ctx.log.info({ deliveryId: id, adapter: 'webhooks', recipientId: recipient.id }, 'webhook_resend_requested');
+  ctx.log.info(
+    { deliveryId: id, adapter: 'webhooks', recipientId: recipient.id },
+    'webhook_resend_requested',
+  );
   return ok({ id, status: 'pending' }, 202);
 }
 
@@ -398,17 +466,24 @@ async function checkInput(
 ): Promise<ApiResponse | null> {
   const errors: { pointer: string; detail: string }[] = [];
   if (creating && !input.url) errors.push({ pointer: '/body/url', detail: 'required' });
-  if (creating && (!input.topics || input.topics.length === 0)) errors.push({ pointer: '/body/topics', detail: 'at least one topic' });
+  if (creating && (!input.topics || input.topics.length === 0))
+    errors.push({ pointer: '/body/topics', detail: 'at least one topic' });
   for (const [i, topic] of (input.topics ?? []).entries()) {
-    if (typeOfTopic(topic) === undefined) errors.push({ pointer: `/body/topics/${i}`, detail: `unknown topic ${topic} (GET /v1/webhooks/topics)` });
+    if (typeOfTopic(topic) === undefined)
+      errors.push({
+        pointer: `/body/topics/${i}`,
+        detail: `unknown topic ${topic} (GET /v1/webhooks/topics)`,
+      });
   }
   if (creating && !input.account) errors.push({ pointer: '/body/account', detail: 'required' });
   if (protocol === 'oauth2' && creating) {
     for (const field of ['tokenUrl', 'clientId', 'clientSecret'] as const) {
-      if (!input.oauth2?.[field]) errors.push({ pointer: `/body/oauth2/${field}`, detail: 'required for protocol oauth2' });
+      if (!input.oauth2?.[field])
+        errors.push({ pointer: `/body/oauth2/${field}`, detail: 'required for protocol oauth2' });
     }
   }
-  if (protocol === 'websub' && input.oauth2 !== undefined) errors.push({ pointer: '/body/oauth2', detail: 'only for protocol oauth2' });
+  if (protocol === 'websub' && input.oauth2 !== undefined)
+    errors.push({ pointer: '/body/oauth2', detail: 'only for protocol oauth2' });
   if (errors.length > 0) return problem('validation-failed', 400, 'the recipient is not valid', errors);
   if (input.account !== undefined && (await loadAccount(ctx.db, input.account)) === undefined) {
     return problem('webhooks-unknown-account', 422, `no API account with client id ${input.account}`, [
@@ -442,7 +517,12 @@ export function viewRow(row: RecipientRow, filteredEvents: number) {
     websub: { algorithm: row.websub_algorithm },
     oauth2:
       row.protocol === 'oauth2'
-        ? { tokenUrl: row.oauth2_token_url, clientId: row.oauth2_client_id, scope: row.oauth2_scope, audience: row.oauth2_audience }
+        ? {
+            tokenUrl: row.oauth2_token_url,
+            clientId: row.oauth2_client_id,
+            scope: row.oauth2_scope,
+            audience: row.oauth2_audience,
+          }
         : null,
     standardWebhooks: row.standard_webhooks === 1,
     retryDelaysMs: retryDelaysOf(row) ?? null,
@@ -477,7 +557,8 @@ function encodeCursor(createdAt: number, id: string): string {
 function decodeCursor(cursor: string): { createdAt: number; id: string } | null {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') return { createdAt: value[0], id: value[1] };
+    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string')
+      return { createdAt: value[0], id: value[1] };
   } catch {
     // falls through to the refusal
   }

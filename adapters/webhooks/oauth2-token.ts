@@ -1,4 +1,10 @@
-import { classifyHttp, skipped, transient, type GuardedHttp, type Outcome } from '../../gateway/adapter-kit/index.ts';
+import {
+  classifyHttp,
+  skipped,
+  transient,
+  type GuardedHttp,
+  type Outcome,
+} from '../../gateway/adapter-kit/index.ts';
 
 /** A recipient's OAuth2 client (RFC 6749 §4.4, client credentials, client_secret_basic). */
 export interface OAuth2Client {
@@ -9,7 +15,8 @@ export interface OAuth2Client {
   readonly audience?: string;
 }
 
-export type TokenResult = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly outcome: Outcome };
+export type TokenResult =
+  { readonly ok: true; readonly token: string } | { readonly ok: false; readonly outcome: Outcome };
 
 interface CachedToken {
   readonly token: string;
@@ -39,9 +46,16 @@ export class TokenCache {
    * A usable token. `rejected` is a token the resource server just answered 401 to: it is not
    * returned again, so the caller gets a fresh one (or one another delivery fetched meanwhile).
    */
-  async token(key: string, client: OAuth2Client, now: Date, signal: AbortSignal, rejected?: string): Promise<TokenResult> {
+  async token(
+    key: string,
+    client: OAuth2Client,
+    now: Date,
+    signal: AbortSignal,
+    rejected?: string,
+  ): Promise<TokenResult> {
     const cached = this.#tokens.get(key);
-    if (cached && cached.token !== rejected && cached.refreshAt > now.getTime()) return { ok: true, token: cached.token };
+    if (cached && cached.token !== rejected && cached.refreshAt > now.getTime())
+      return { ok: true, token: cached.token };
     const running = this.#inFlight.get(key);
     if (running) {
       const shared = await running;
@@ -66,7 +80,9 @@ export class TokenCache {
     if (client.scope) form.set('scope', client.scope);
     if (client.audience) form.set('audience', client.audience);
     // RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded.
-    const basic = Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64');
+    const basic = Buffer.from(
+      `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
+    ).toString('base64');
     const request = { summary: `POST ${client.tokenUrl} (token request)` };
     const result = await this.http.send({
       method: 'POST',
@@ -87,7 +103,8 @@ export class TokenCache {
     // Webhooks retry every failure on their schedule (STYLE.md §4), a refused token request included:
     // the admin can fix the client's credentials at the authorisation server before the next try.
     if (outcome.kind !== 'delivered' || result.kind !== 'response') {
-      const reason = outcome.kind === 'transient' || outcome.kind === 'rejected' ? outcome.reason : outcome.kind;
+      const reason =
+        outcome.kind === 'transient' || outcome.kind === 'rejected' ? outcome.reason : outcome.kind;
       return { ok: false, outcome: transient(`token request failed: ${reason}`, outcome.evidence) };
     }
     const parsed = readTokenResponse(result.body);
@@ -113,5 +130,7 @@ function readTokenResponse(body: string): { token: string; expiresIn?: number } 
   if (typeof token !== 'string' || token === '') return null;
   if (typeof type !== 'string' || type.toLowerCase() !== 'bearer') return null;
   const seconds = typeof expiresIn === 'string' ? Number(expiresIn) : expiresIn;
-  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? { token, expiresIn: seconds } : { token };
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0
+    ? { token, expiresIn: seconds }
+    : { token };
 }

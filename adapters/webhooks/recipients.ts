@@ -52,7 +52,16 @@ export interface FailureNoticesTable {
 /** The core tables the adapter reads (never writes): see gateway/store/schema.ts. */
 export interface CoreTablesRead {
   accounts: { client_id: string; employers: string; disabled_at: number | null };
-  messages: { id: string; type: string; source: string; event_id: string; subject: string | null; event_time: string | null; received_at: number; envelope: string };
+  messages: {
+    id: string;
+    type: string;
+    source: string;
+    event_id: string;
+    subject: string | null;
+    event_time: string | null;
+    received_at: number;
+    envelope: string;
+  };
   deliveries: {
     id: string;
     message_id: string;
@@ -118,7 +127,11 @@ export async function findRecipient(store: Kysely<any>, id: string): Promise<Rec
  * subscriptions) not run out. Topics are filtered here rather than in SQL because they are a JSON
  * array, and the number of recipients is small next to the number of events.
  */
-export async function liveRecipientsFor(store: Kysely<any>, topic: string, at: number): Promise<RecipientRow[]> {
+export async function liveRecipientsFor(
+  store: Kysely<any>,
+  topic: string,
+  at: number,
+): Promise<RecipientRow[]> {
   const rows = await db(store)
     .selectFrom('webhooks_recipients')
     .selectAll()
@@ -131,9 +144,18 @@ export async function liveRecipientsFor(store: Kysely<any>, topic: string, at: n
 
 /** Why a recipient may not receive anything now, or null when it may. */
 export function unavailableReason(row: RecipientRow, at: number): { rule: string; detail: string } | null {
-  if (row.deleted_at !== null) return { rule: 'recipient-deleted', detail: `recipient ${row.id} was deleted${row.deleted_reason ? ` (${row.deleted_reason})` : ''}` };
-  if (row.disabled_at !== null) return { rule: 'recipient-disabled', detail: `recipient ${row.id} is disabled: ${row.disabled_reason ?? 'by an admin'}` };
-  if (row.lease_expires_at !== null && row.lease_expires_at <= at) return { rule: 'subscription-expired', detail: `the WebSub lease of recipient ${row.id} ran out` };
+  if (row.deleted_at !== null)
+    return {
+      rule: 'recipient-deleted',
+      detail: `recipient ${row.id} was deleted${row.deleted_reason ? ` (${row.deleted_reason})` : ''}`,
+    };
+  if (row.disabled_at !== null)
+    return {
+      rule: 'recipient-disabled',
+      detail: `recipient ${row.id} is disabled: ${row.disabled_reason ?? 'by an admin'}`,
+    };
+  if (row.lease_expires_at !== null && row.lease_expires_at <= at)
+    return { rule: 'subscription-expired', detail: `the WebSub lease of recipient ${row.id} ran out` };
   return null;
 }
 
@@ -142,14 +164,21 @@ export function utcDay(at: number): string {
 }
 
 /** Adds to the per-recipient, per-day count of events the authorisation filter kept back at ingest. */
-export async function addFilteredCounts(store: Kysely<any>, counts: ReadonlyMap<string, number>): Promise<void> {
+export async function addFilteredCounts(
+  store: Kysely<any>,
+  counts: ReadonlyMap<string, number>,
+): Promise<void> {
   for (const [key, count] of counts) {
     const [recipientId = '', day = ''] = key.split('|');
     await db(store)
       .insertInto('webhooks_filtered_counts')
       .values({ recipient_id: recipientId, day, count })
       .onConflict((oc) =>
-        oc.columns(['recipient_id', 'day']).doUpdateSet((eb) => ({ count: eb('webhooks_filtered_counts.count', '+', eb.ref('excluded.count')) })),
+        oc
+          .columns(['recipient_id', 'day'])
+          .doUpdateSet((eb) => ({
+            count: eb('webhooks_filtered_counts.count', '+', eb.ref('excluded.count')),
+          })),
       )
       .execute();
   }

@@ -33,7 +33,12 @@ export interface ResolvedSettings {
   readonly tokenRefreshMarginMs: number;
   readonly housekeepingIntervalMs: number;
   readonly healthCacheMs: number;
-  readonly failureNotice?: { readonly email: string; readonly senderId: string; readonly language: 'nld' | 'eng'; readonly source: string };
+  readonly failureNotice?: {
+    readonly email: string;
+    readonly senderId: string;
+    readonly language: 'nld' | 'eng';
+    readonly source: string;
+  };
   readonly hub: {
     readonly enabled: boolean;
     readonly accountClientId?: string;

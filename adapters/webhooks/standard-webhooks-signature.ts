@@ -31,6 +31,12 @@ export function standardWebhooksHeaders(
 ): Record<string, string> {
   const timestamp = Math.floor(now.getTime() / 1000).toString();
   const signed = `${messageId}.${timestamp}.${body}`;
-  const signatures = secrets.map((secret) => `v1,${createHmac('sha256', keyOf(secret)).update(signed, 'utf8').digest('base64')}`);
-  return { 'webhook-id': messageId, 'webhook-timestamp': timestamp, 'webhook-signature': signatures.join(' ') };
+  const signatures = secrets.map(
+    (secret) => `v1,${createHmac('sha256', keyOf(secret)).update(signed, 'utf8').digest('base64')}`,
+  );
+  return {
+    'webhook-id': messageId,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': signatures.join(' '),
+  };
 }

@@ -47,7 +47,11 @@ export interface SendResult {
  * one fresh token and one immediate second request within the same attempt (the cached token may
  * have been revoked early); a second 401 is classified like any other answer.
  */
-export async function sendWebhook(http: GuardedHttp, tokens: TokenCache, input: SendInput): Promise<SendResult> {
+export async function sendWebhook(
+  http: GuardedHttp,
+  tokens: TokenCache,
+  input: SendInput,
+): Promise<SendResult> {
   const { target } = input;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -57,7 +61,10 @@ export async function sendWebhook(http: GuardedHttp, tokens: TokenCache, input: 
     'x-koppel-sequence': String(input.sequence),
   };
   if (target.standardWebhooksSecrets && target.standardWebhooksSecrets.length > 0) {
-    Object.assign(headers, standardWebhooksHeaders(input.messageId, input.now, input.body, target.standardWebhooksSecrets));
+    Object.assign(
+      headers,
+      standardWebhooksHeaders(input.messageId, input.now, input.body, target.standardWebhooksSecrets),
+    );
   }
   const request = { summary: `POST ${target.url}`, body: input.body };
   const post = (extra: Record<string, string>) =>
@@ -101,14 +108,24 @@ export function classifyWebhook(
   now: Date,
 ): SendResult {
   const outcome = classifyHttp(result, request, now);
-  if (result.kind !== 'response' || outcome.kind === 'delivered' || outcome.kind === 'skipped') return { outcome, gone: false };
+  if (result.kind !== 'response' || outcome.kind === 'delivered' || outcome.kind === 'skipped')
+    return { outcome, gone: false };
   const evidence = outcome.evidence ?? {};
   if (result.status === 410) {
-    return { outcome: rejected('HTTP 410 Gone: the receiver ended the subscription; recipient disabled', evidence, 'http-410'), gone: true };
+    return {
+      outcome: rejected(
+        'HTTP 410 Gone: the receiver ended the subscription; recipient disabled',
+        evidence,
+        'http-410',
+      ),
+      gone: true,
+    };
   }
   return { outcome: transient(`HTTP ${result.status}`, evidence, retryAfterOf(result, now)), gone: false };
 }
 
 function retryAfterOf(response: HttpResponse, now: Date): number | undefined {
-  return response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
+  return response.status === 429 || response.status === 503
+    ? parseRetryAfter(response.headers['retry-after'], now)
+    : undefined;
 }

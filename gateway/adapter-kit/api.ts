@@ -41,7 +41,12 @@ export interface ProblemFieldError {
  * An RFC 9457 problem answer. `type` is a slug from `schemas/problems/problem-types.json`
  * (the catalogue test fails on an unknown slug); the core turns it into the full URI and title.
  */
-export function problem(type: string, status: number, detail: string, errors?: readonly ProblemFieldError[]): ApiResponse {
+export function problem(
+  type: string,
+  status: number,
+  detail: string,
+  errors?: readonly ProblemFieldError[],
+): ApiResponse {
   return {
     status,
     headers: { 'content-type': 'application/problem+json' },

@@ -127,7 +127,11 @@ export function parseRetryAfter(value: string | string[] | undefined, now: Date)
  * refuses is skipped. Adapters whose sources say otherwise adjust the result (webhooks retries
  * every non-2xx except 410).
  */
-export function classifyHttp(result: HttpResponse | HttpFailure, request: Evidence['request'], now: Date): Outcome {
+export function classifyHttp(
+  result: HttpResponse | HttpFailure,
+  request: Evidence['request'],
+  now: Date,
+): Outcome {
   if (result.kind === 'failure') {
     const evidence: Evidence = { ...(request ? { request } : {}), response: { status: result.failure } };
     if (result.failure === 'refused') return skipped('outbound-url-refused', result.message, evidence);

@@ -36,7 +36,14 @@ export type { RetryPolicy } from './retry-policy.ts';
 export { hours, minutes, seconds } from './retry-policy.ts';
 export type { GuardedHttp, HttpResponse, HttpRequest } from './http.ts';
 export { classifyHttp } from './http.ts';
-export type { ApiRequest, ApiResponse, OperationHandler, OperationHandlers, Principal, ProblemFieldError } from './api.ts';
+export type {
+  ApiRequest,
+  ApiResponse,
+  OperationHandler,
+  OperationHandlers,
+  Principal,
+  ProblemFieldError,
+} from './api.ts';
 export { problem, ok } from './api.ts';
 export { isValidBsn, isValidRsin } from './bsn.ts';
 
@@ -122,7 +129,11 @@ export interface PlanContext {
 }
 
 /** The value kept in `memo` under `key`, or the result of `load()`, kept there for the rest of the group. */
-export async function memoised<T>(memo: Map<string, unknown>, key: string, load: () => Promise<T>): Promise<T> {
+export async function memoised<T>(
+  memo: Map<string, unknown>,
+  key: string,
+  load: () => Promise<T>,
+): Promise<T> {
   if (memo.has(key)) return memo.get(key) as T;
   const value = await load();
   memo.set(key, value);

@@ -28,8 +28,18 @@ export type Outcome =
       readonly alert?: { readonly code: string; readonly detail: string };
       readonly evidence?: Evidence;
     }
-  | { readonly kind: 'rejected'; readonly reason: string; readonly code?: string; readonly evidence: Evidence }
-  | { readonly kind: 'skipped'; readonly rule: string; readonly detail: string; readonly evidence?: Evidence };
+  | {
+      readonly kind: 'rejected';
+      readonly reason: string;
+      readonly code?: string;
+      readonly evidence: Evidence;
+    }
+  | {
+      readonly kind: 'skipped';
+      readonly rule: string;
+      readonly detail: string;
+      readonly evidence?: Evidence;
+    };
 
 export type OutcomeKind = Outcome['kind'];
 
@@ -48,7 +58,13 @@ export function transient(reason: string, evidence?: Evidence, retryAfterMs?: nu
 
 /** Wait until `retryAfterMs` from now without counting a failed try (our own sending limit, a closed window). */
 export function deferred(reason: string, retryAfterMs: number, evidence?: Evidence): Outcome {
-  return { kind: 'transient', reason, retryAfterMs, deferred: true, ...(evidence === undefined ? {} : { evidence }) };
+  return {
+    kind: 'transient',
+    reason,
+    retryAfterMs,
+    deferred: true,
+    ...(evidence === undefined ? {} : { evidence }),
+  };
 }
 
 export function rejected(reason: string, evidence: Evidence = {}, code?: string): Outcome {

@@ -49,7 +49,9 @@ function scheduledDelay(policy: RetryPolicy, attemptNumber: number): number | nu
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses `1h,2h,6h,24h` (units ms, s, m, h, d); a trailing `+` means repeat-last. */
-export function parseDelayList(text: string): { delaysMs: number[]; repeatLast: boolean } | { error: string } {
+export function parseDelayList(
+  text: string,
+): { delaysMs: number[]; repeatLast: boolean } | { error: string } {
   const trimmed = text.trim();
   const repeatLast = trimmed.endsWith('+');
   const body = repeatLast ? trimmed.slice(0, -1) : trimmed;

@@ -64,7 +64,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const error of validate.errors ?? []) {
       const name = error.instancePath.replace(/^\//, '');
       if (error.keyword === 'additionalProperties') {
-        problems.push(`${String(error.params.additionalProperty)} is not a Koppel variable (see the README's configuration table)`);
+        problems.push(
+          `${String(error.params.additionalProperty)} is not a Koppel variable (see the README's configuration table)`,
+        );
       } else {
         problems.push(`${name} ${error.message ?? 'is invalid'}`);
       }
@@ -78,8 +80,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       const parsed = YAML.parse(readFileSync(configFile, 'utf8')) as { adapters?: unknown } | null;
       const adapters = parsed?.adapters;
-      if (adapters !== undefined && (adapters === null || typeof adapters !== 'object' || Array.isArray(adapters))) {
-        problems.push(`KOPPEL_CONFIG_FILE ${configFile}: adapters must be a mapping of adapter name to settings`);
+      if (
+        adapters !== undefined &&
+        (adapters === null || typeof adapters !== 'object' || Array.isArray(adapters))
+      ) {
+        problems.push(
+          `KOPPEL_CONFIG_FILE ${configFile}: adapters must be a mapping of adapter name to settings`,
+        );
       } else {
         for (const [name, settings] of Object.entries(adapters ?? {})) adapterSettings.set(name, settings);
       }
@@ -105,7 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (picked.DATABASE_URL !== undefined && picked.KOPPEL_SECRET_KEY === undefined) {
     // Each machine would otherwise make its own key file, and secrets sealed on one could not be opened on another.
-    problems.push('KOPPEL_SECRET_KEY is required with DATABASE_URL (generate one with: openssl rand -base64 32)');
+    problems.push(
+      'KOPPEL_SECRET_KEY is required with DATABASE_URL (generate one with: openssl rand -base64 32)',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -146,7 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: picked.KOPPEL_SHUTDOWN_GRACE_MS as number,
     maxMessageBytes: picked.KOPPEL_MAX_MESSAGE_BYTES as number,
     maxBatchBytes: picked.KOPPEL_MAX_BATCH_BYTES as number,
-    publicUrl: (picked.KOPPEL_PUBLIC_URL as string | undefined) ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    publicUrl:
+      (picked.KOPPEL_PUBLIC_URL as string | undefined) ??
+      `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     retryOverrides,
     adapterSettings,
   };

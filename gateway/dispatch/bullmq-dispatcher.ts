@@ -43,7 +43,10 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   const continuous = options.adapters.filter((a) => !a.periodic);
   const queues = new Map(
-    continuous.map((a) => [a.name, new Queue<DeliveryJob>(`deliveries-${a.name}`, { connection, prefix: options.prefix })]),
+    continuous.map((a) => [
+      a.name,
+      new Queue<DeliveryJob>(`deliveries-${a.name}`, { connection, prefix: options.prefix }),
+    ]),
   );
   const periodicQueue = new Queue(PERIODIC_QUEUE, { connection, prefix: options.prefix });
   const workers: Worker[] = [];
@@ -53,7 +56,11 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
   const queueOf = (adapter: string): Queue<DeliveryJob> | undefined => queues.get(adapter);
 
-  async function process(adapter: LoadedAdapter, job: Job<DeliveryJob>, token: string | undefined): Promise<void> {
+  async function process(
+    adapter: LoadedAdapter,
+    job: Job<DeliveryJob>,
+    token: string | undefined,
+  ): Promise<void> {
     const nowMs = options.now().getTime();
     const claimed = await claimById(options.db, {
       deliveryId: job.data.deliveryId,
@@ -144,7 +151,11 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       const every = await work.intervalMs();
       if (intervals.get(work.name) === every) continue;
       intervals.set(work.name, every);
-      await periodicQueue.upsertJobScheduler(work.name, { every }, { name: work.name, data: {}, opts: JOB_DEFAULTS });
+      await periodicQueue.upsertJobScheduler(
+        work.name,
+        { every },
+        { name: work.name, data: {}, opts: JOB_DEFAULTS },
+      );
     }
   }
 
@@ -154,16 +165,20 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       if (!options.work) return;
       for (const adapter of continuous) {
         workers.push(
-          new Worker<DeliveryJob>(`deliveries-${adapter.name}`, (job, token) => process(adapter, job, token), {
-            connection,
-            prefix: options.prefix,
-            concurrency: options.concurrency,
-            // A job held by a dead worker stays "active" in Redis until its lock lapses and the stalled
-            // check returns it; never later than the store's lease, or the sweeper, which skips
-            // deliveries that have a job, cannot help.
-            lockDuration: Math.min(options.leaseMs, 30_000),
-            stalledInterval: Math.min(options.leaseMs, 30_000),
-          }),
+          new Worker<DeliveryJob>(
+            `deliveries-${adapter.name}`,
+            (job, token) => process(adapter, job, token),
+            {
+              connection,
+              prefix: options.prefix,
+              concurrency: options.concurrency,
+              // A job held by a dead worker stays "active" in Redis until its lock lapses and the stalled
+              // check returns it; never later than the store's lease, or the sweeper, which skips
+              // deliveries that have a job, cannot help.
+              lockDuration: Math.min(options.leaseMs, 30_000),
+              stalledInterval: Math.min(options.leaseMs, 30_000),
+            },
+          ),
         );
       }
       const byName = new Map(options.periodic.map((w) => [w.name, w]));
@@ -180,7 +195,9 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
         ),
       );
       for (const worker of workers) {
-        worker.on('failed', (job, error) => options.log.error({ err: error, job: job?.name }, 'queue_job_failed'));
+        worker.on('failed', (job, error) =>
+          options.log.error({ err: error, job: job?.name }, 'queue_job_failed'),
+        );
         worker.on('error', (error) => options.log.error({ err: error }, 'queue_worker_error'));
       }
       const loop = (): void => {

@@ -31,7 +31,9 @@ export interface EmbeddedPollerOptions {
 export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher {
   const shutdown = new AbortController();
   const lanes = new Map(
-    options.adapters.filter((a) => !a.periodic).map((adapter) => [adapter.name, new Lane(adapter, options, shutdown.signal)]),
+    options.adapters
+      .filter((a) => !a.periodic)
+      .map((adapter) => [adapter.name, new Lane(adapter, options, shutdown.signal)]),
   );
   const scheduler = createEmbeddedScheduler({ ...options, work: options.periodic, signal: shutdown.signal });
 
@@ -43,7 +45,8 @@ export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher
     wake(deliveries: readonly DueDelivery[]) {
       const nowMs = options.now().getTime();
       const earliest = new Map<string, number>();
-      for (const d of deliveries) earliest.set(d.adapter, Math.min(earliest.get(d.adapter) ?? Infinity, d.dueAt));
+      for (const d of deliveries)
+        earliest.set(d.adapter, Math.min(earliest.get(d.adapter) ?? Infinity, d.dueAt));
       for (const [adapter, at] of earliest) lanes.get(adapter)?.wakeAt(Math.max(at, nowMs));
     },
     async stop(graceMs: number) {
@@ -139,11 +142,14 @@ class Lane {
             .then((result) => {
               if (result.nextAttemptAt !== null) this.wakeAt(result.nextAttemptAt);
             })
-            .catch((error: unknown) => this.options.log.error({ err: error, adapter: this.adapter.name }, 'attempt_not_recorded'))
+            .catch((error: unknown) =>
+              this.options.log.error({ err: error, adapter: this.adapter.name }, 'attempt_not_recorded'),
+            )
             .finally(() => {
               this.inFlight--;
               // Claiming costs a query whatever its size: wait until half of the slots are free.
-              if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt) this.pump();
+              if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt)
+                this.pump();
               this.notifyIdle();
             });
         }

@@ -32,10 +32,13 @@ export function createEmbeddedScheduler(options: EmbeddedSchedulerOptions) {
         running.delete(run);
         const interval = await work.intervalMs().catch(() => CHECK_EVERY_MS);
         if (stopped) return;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          loop(work);
-        }, Math.min(interval, CHECK_EVERY_MS));
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            loop(work);
+          },
+          Math.min(interval, CHECK_EVERY_MS),
+        );
         timers.add(timer);
       });
     running.add(run);
@@ -58,7 +61,11 @@ export function createEmbeddedScheduler(options: EmbeddedSchedulerOptions) {
       .execute();
     const claimed = await options.db
       .updateTable('job_leases')
-      .set({ next_run_at: nowMs + interval, locked_until: nowMs + Math.max(interval, 60_000), last_run_at: nowMs })
+      .set({
+        next_run_at: nowMs + interval,
+        locked_until: nowMs + Math.max(interval, 60_000),
+        last_run_at: nowMs,
+      })
       .where('name', '=', work.name)
       .where('next_run_at', '<=', nowMs)
       .where('locked_until', '<=', nowMs)
@@ -67,7 +74,11 @@ export function createEmbeddedScheduler(options: EmbeddedSchedulerOptions) {
     try {
       await work.run(new Date(nowMs), options.signal);
     } finally {
-      await options.db.updateTable('job_leases').set({ locked_until: 0 }).where('name', '=', work.name).execute();
+      await options.db
+        .updateTable('job_leases')
+        .set({ locked_until: 0 })
+        .where('name', '=', work.name)
+        .execute();
     }
   };
 

@@ -7,7 +7,14 @@ import { nextAttemptAt } from '../adapter-kit/retry-policy.ts';
 import { toCanonical } from '../ingest/post-message.ts';
 import { redactJsonText } from '../logging.ts';
 import type { LoadedAdapter } from '../registry.ts';
-import type { AttemptOutcome, AttemptsTable, CoreDatabase, DeliveryStatus, ErrorKind, ErrorLogTable } from '../store/schema.ts';
+import type {
+  AttemptOutcome,
+  AttemptsTable,
+  CoreDatabase,
+  DeliveryStatus,
+  ErrorKind,
+  ErrorLogTable,
+} from '../store/schema.ts';
 import type { ClaimedDelivery } from './claims.ts';
 import type { ErrorLogFile } from './error-log-file.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -23,7 +30,11 @@ export interface AttemptRunner {
   /** One attempt of one claimed delivery, recorded before it resolves. Never throws for adapter errors. */
   runOne(adapter: LoadedAdapter, claimed: ClaimedDelivery, shutdown: AbortSignal): Promise<AttemptResult>;
   /** One attempt of several deliveries through `deliverBatch` (periodic adapters). */
-  runBatch(adapter: LoadedAdapter, claimed: readonly ClaimedDelivery[], shutdown: AbortSignal): Promise<AttemptResult[]>;
+  runBatch(
+    adapter: LoadedAdapter,
+    claimed: readonly ClaimedDelivery[],
+    shutdown: AbortSignal,
+  ): Promise<AttemptResult[]>;
   /** Waits for every pending record to be committed, and stops renewing leases. */
   flush(): Promise<void>;
 }
@@ -77,7 +88,12 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     };
   }
 
-  function attemptFor(adapter: LoadedAdapter, claimed: ClaimedDelivery, now: Date, shutdown: AbortSignal): Attempt {
+  function attemptFor(
+    adapter: LoadedAdapter,
+    claimed: ClaimedDelivery,
+    now: Date,
+    shutdown: AbortSignal,
+  ): Attempt {
     const timeout = AbortSignal.timeout(adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
     let log: Logger | undefined;
     return {
@@ -86,7 +102,11 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       signal: AbortSignal.any([shutdown, timeout]),
       // Made on first use: a pino child costs a pass over the redaction paths, and most attempts log nothing.
       get log() {
-        log ??= deps.log.child({ messageId: claimed.row.message_id, deliveryId: claimed.row.id, adapter: adapter.name });
+        log ??= deps.log.child({
+          messageId: claimed.row.message_id,
+          deliveryId: claimed.row.id,
+          adapter: adapter.name,
+        });
         return log;
       },
     };
@@ -111,11 +131,12 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       status = 'retrying';
       next = nowMs + Math.max(0, outcome.retryAfterMs);
     } else if (kind === 'delivered') status = 'delivered';
-    else if (kind === 'rejected') (status = 'failed'), (errorKind = 'rejected');
-    else if (kind === 'skipped') (status = 'skipped'), (errorKind = 'skipped');
+    else if (kind === 'rejected') ((status = 'failed'), (errorKind = 'rejected'));
+    else if (kind === 'skipped') ((status = 'skipped'), (errorKind = 'skipped'));
     else {
       const policy = (await adapter.instance.retryPolicyFor?.(delivery)) ?? adapter.retryPolicy();
-      const retryAfter = 'outcome' in result && result.outcome.kind === 'transient' ? result.outcome.retryAfterMs : undefined;
+      const retryAfter =
+        'outcome' in result && result.outcome.kind === 'transient' ? result.outcome.retryAfterMs : undefined;
       failures += 1;
       const at = nextAttemptAt(policy, failures, attempt.now, retryAfter, random);
       next = at === null ? null : at.getTime();
@@ -164,7 +185,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
           };
 
     if ('thrown' in result) attempt.log.error({ err: result.thrown }, 'delivery_attempt_crashed');
-    else if (errorKind !== undefined && errorKind !== 'alert') attempt.log.warn({ kind: errorKind, reason: described.reason }, 'delivery_attempt_failed');
+    else if (errorKind !== undefined && errorKind !== 'alert')
+      attempt.log.warn({ kind: errorKind, reason: described.reason }, 'delivery_attempt_failed');
     deps.metrics.attempts.inc({ adapter: adapter.name, outcome: kind });
     deps.metrics.attemptSeconds.observe({ adapter: adapter.name }, durationMs / 1000);
 
@@ -205,7 +227,10 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         const outcomes = adapter.instance.deliverBatch
           ? await adapter.instance.deliverBatch(deliveries, attempt)
           : await Promise.all(deliveries.map((d) => adapter.instance.deliver(d, attempt)));
-        if (outcomes.length !== deliveries.length) throw new Error(`deliverBatch returned ${outcomes.length} outcomes for ${deliveries.length} deliveries`);
+        if (outcomes.length !== deliveries.length)
+          throw new Error(
+            `deliverBatch returned ${outcomes.length} outcomes for ${deliveries.length} deliveries`,
+          );
         results = outcomes.map((outcome) => ({ outcome }));
       } catch (thrown) {
         results = deliveries.map(() => ({ thrown }));
@@ -214,7 +239,14 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       try {
         return await Promise.all(
           claimed.map((c, i) =>
-            settle(adapter, c, deliveries[i] as Delivery, { ...attempt, number: c.row.attempts + 1 }, results[i] as { outcome: Outcome }, duration),
+            settle(
+              adapter,
+              c,
+              deliveries[i] as Delivery,
+              { ...attempt, number: c.row.attempts + 1 },
+              results[i] as { outcome: Outcome },
+              duration,
+            ),
           ),
         );
       } finally {
@@ -235,7 +267,11 @@ function describe(
 ): { reason: string | null; code: string | null; evidence: Evidence | undefined } {
   if ('thrown' in result) {
     const error = result.thrown as Error;
-    return { reason: `internal error: ${error?.message ?? String(result.thrown)}`, code: 'internal', evidence: undefined };
+    return {
+      reason: `internal error: ${error?.message ?? String(result.thrown)}`,
+      code: 'internal',
+      evidence: undefined,
+    };
   }
   const outcome = result.outcome;
   const evidence = scrub(outcome.evidence, secretNames);
@@ -259,7 +295,12 @@ function scrub(evidence: Evidence | undefined, secretNames: readonly string[]): 
   const responseBody = cut(evidence.response?.body);
   return {
     ...(evidence.request
-      ? { request: { summary: evidence.request.summary.slice(0, 500), ...(requestBody !== undefined ? { body: requestBody } : {}) } }
+      ? {
+          request: {
+            summary: evidence.request.summary.slice(0, 500),
+            ...(requestBody !== undefined ? { body: requestBody } : {}),
+          },
+        }
       : {}),
     ...(evidence.response
       ? {
@@ -309,7 +350,10 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
             .where('leased_by', '=', deps.workerId)
             .execute();
         }
-        await trx.insertInto('attempts').values(batch.map((b) => b.record.attempt)).execute();
+        await trx
+          .insertInto('attempts')
+          .values(batch.map((b) => b.record.attempt))
+          .execute();
         const errors: ErrorLogTable[] = [];
         for (const { record } of batch) {
           const entry = record.error;
@@ -324,7 +368,11 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
         for (const { record } of ended) {
           await trx
             .updateTable('error_log')
-            .set({ resolved_at: record.finishedAt, resolved_note: `delivery ${record.status}`, resolved_by: 'koppel' })
+            .set({
+              resolved_at: record.finishedAt,
+              resolved_note: `delivery ${record.status}`,
+              resolved_by: 'koppel',
+            })
             .where('delivery_id', '=', record.claimed.row.id)
             .where('kind', '=', 'alert')
             .where('resolved_at', 'is', null)
@@ -336,7 +384,16 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
         if (!entry || !written.has(entry.id)) continue;
         deps.errorLogFile.append(entry);
         if (entry.kind === 'alert') {
-          deps.log.error({ messageId: entry.message_id, deliveryId: entry.delivery_id, adapter: entry.adapter, code: entry.code, detail: entry.reason }, 'delivery_alert_raised');
+          deps.log.error(
+            {
+              messageId: entry.message_id,
+              deliveryId: entry.delivery_id,
+              adapter: entry.adapter,
+              code: entry.code,
+              detail: entry.reason,
+            },
+            'delivery_alert_raised',
+          );
         }
       }
       for (const b of batch) b.done();
@@ -406,9 +463,12 @@ function createLeaseKeeper(deps: AttemptRunnerDeps) {
   return {
     hold(ids: readonly string[]): void {
       for (const id of ids) held.add(id);
-      timer ??= setInterval(() => {
-        renew().catch((error: unknown) => deps.log.warn({ err: error }, 'lease_renewal_failed'));
-      }, Math.max(250, Math.floor(deps.leaseMs / 3)));
+      timer ??= setInterval(
+        () => {
+          renew().catch((error: unknown) => deps.log.warn({ err: error }, 'lease_renewal_failed'));
+        },
+        Math.max(250, Math.floor(deps.leaseMs / 3)),
+      );
       timer.unref();
     },
     release(ids: readonly string[]): void {

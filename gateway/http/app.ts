@@ -3,7 +3,13 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { OpenAPIBackend, type Context } from 'openapi-backend';
 import type { Logger } from 'pino';
-import type { ApiRequest, ApiResponse, OperationHandlers, Principal, ProblemFieldError } from '../adapter-kit/api.ts';
+import type {
+  ApiRequest,
+  ApiResponse,
+  OperationHandlers,
+  Principal,
+  ProblemFieldError,
+} from '../adapter-kit/api.ts';
 import { completeProblem, problemBody, PROBLEM_MEDIA_TYPE } from './problem.ts';
 
 export interface AppDeps {
@@ -56,27 +62,54 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     validationFail: async (c: Context, request: FastifyRequest) => {
       const admitted = await admit(c.operation as unknown as OperationObject, request);
       if ('refused' in admitted) return admitted.refused;
-      return problemResponse('validation-failed', 'The request does not match the API description.', fieldErrors(c));
+      return problemResponse(
+        'validation-failed',
+        'The request does not match the API description.',
+        fieldErrors(c),
+      );
     },
   });
   for (const [operationId, handler] of Object.entries(deps.handlers)) {
     api.register(operationId, (c: Context, request: FastifyRequest) =>
-      guarded(c.operation as unknown as OperationObject, c.request.params ?? {}, c.request.query ?? {}, request, handler),
+      guarded(
+        c.operation as unknown as OperationObject,
+        c.request.params ?? {},
+        c.request.query ?? {},
+        request,
+        handler,
+      ),
     );
   }
   await api.init();
 
   /** Role, token, scope and media type, in that order: what decides before the request's shape does. */
-  async function admit(operation: OperationObject, request: FastifyRequest): Promise<{ principal?: Principal } | { refused: ApiResponse }> {
-    if (!deps.serving()) return { refused: problemResponse('unavailable', 'This process does not serve the API (KOPPEL_ROLE=worker).') };
+  async function admit(
+    operation: OperationObject,
+    request: FastifyRequest,
+  ): Promise<{ principal?: Principal } | { refused: ApiResponse }> {
+    if (!deps.serving())
+      return {
+        refused: problemResponse('unavailable', 'This process does not serve the API (KOPPEL_ROLE=worker).'),
+      };
     let principal: Principal | undefined;
     const publicOperation = Array.isArray(operation.security) && operation.security.length === 0;
     if (!publicOperation) {
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!match?.[1]) return { refused: withChallenge(problemResponse('unauthorized', 'Send an access token from POST /oauth2/token as "Authorization: Bearer <token>".')) };
+      if (!match?.[1])
+        return {
+          refused: withChallenge(
+            problemResponse(
+              'unauthorized',
+              'Send an access token from POST /oauth2/token as "Authorization: Bearer <token>".',
+            ),
+          ),
+        };
       principal = (await deps.verifyBearer(match[1])) ?? undefined;
-      if (!principal) return { refused: withChallenge(problemResponse('unauthorized', 'The access token is invalid or expired.')) };
+      if (!principal)
+        return {
+          refused: withChallenge(problemResponse('unauthorized', 'The access token is invalid or expired.')),
+        };
       const scope = operation['x-koppel-scope'];
       if (scope && !principal.scopes.includes(scope) && !principal.scopes.includes('admin')) {
         return { refused: problemResponse('forbidden', `This operation needs the scope "${scope}".`) };
@@ -84,9 +117,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const mediaTypes = Object.keys(operation.requestBody?.content ?? {});
     if (mediaTypes.length > 0 && request.body !== undefined) {
-      const contentType = String(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      const contentType =
+        String(request.headers['content-type'] ?? '')
+          .split(';')[0]
+          ?.trim()
+          .toLowerCase() ?? '';
       if (!mediaTypes.includes(contentType)) {
-        return { refused: problemResponse('unsupported-media-type', `This route takes ${mediaTypes.join(' or ')}, not "${contentType || 'none'}".`) };
+        return {
+          refused: problemResponse(
+            'unsupported-media-type',
+            `This route takes ${mediaTypes.join(' or ')}, not "${contentType || 'none'}".`,
+          ),
+        };
       }
     }
     return principal ? { principal } : {};
@@ -119,40 +161,63 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (request, body, done) => {
     request.rawBody = body as Buffer;
     if ((body as Buffer).length === 0) return done(null, undefined);
-    const malformed = (message: string) => done(Object.assign(new Error(message), { statusCode: 400, code: 'KOPPEL_MALFORMED_JSON' }), undefined);
+    const malformed = (message: string) =>
+      done(Object.assign(new Error(message), { statusCode: 400, code: 'KOPPEL_MALFORMED_JSON' }), undefined);
     let text: string;
     try {
       text = UTF8.decode(body as Buffer);
     } catch {
       return malformed('The body is not valid UTF-8.');
     }
-    if (ESCAPED_NUL.test(text)) return malformed('The body contains U+0000 (NUL), which Koppel does not store.');
+    if (ESCAPED_NUL.test(text))
+      return malformed('The body contains U+0000 (NUL), which Koppel does not store.');
     try {
       done(null, JSON.parse(text));
     } catch {
       malformed('The body is not valid JSON.');
     }
   });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
-    request.rawBody = body as Buffer;
-    done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (request, body, done) => {
+      request.rawBody = body as Buffer;
+      done(null, Object.fromEntries(new URLSearchParams((body as Buffer).toString('utf8'))));
+    },
+  );
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    if (error.code === 'KOPPEL_MALFORMED_JSON') return sendProblem(reply, problemBody('malformed-json', error.message));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problemBody('payload-too-large', 'The body is larger than this route accepts.'));
+    if (error.code === 'KOPPEL_MALFORMED_JSON')
+      return sendProblem(reply, problemBody('malformed-json', error.message));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendProblem(
+        reply,
+        problemBody('payload-too-large', 'The body is larger than this route accepts.'),
+      );
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendProblem(reply, problemBody('unsupported-media-type', `Unsupported Content-Type "${request.headers['content-type'] ?? ''}".`));
+      return sendProblem(
+        reply,
+        problemBody(
+          'unsupported-media-type',
+          `Unsupported Content-Type "${request.headers['content-type'] ?? ''}".`,
+        ),
+      );
     }
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
       return sendProblem(reply, problemBody('malformed-json', 'The body is empty or its length is wrong.'));
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendProblem(reply, problemBody('validation-failed', error.message, { status: error.statusCode }));
+      return sendProblem(
+        reply,
+        problemBody('validation-failed', error.message, { status: error.statusCode }),
+      );
     }
     const correlation = randomUUID();
     deps.log.error({ err: error, correlation, url: request.url }, 'request_failed');
-    return sendProblem(reply, problemBody('internal', `An internal error occurred (correlation id ${correlation}).`));
+    return sendProblem(
+      reply,
+      problemBody('internal', `An internal error occurred (correlation id ${correlation}).`),
+    );
   });
 
   deps.extraRoutes?.(app);
@@ -169,7 +234,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const [path, search] = splitUrl(request.url);
     const answer = (await api.handleRequest(
-      { method: request.method, path, query: search, headers: request.headers as Record<string, string>, body: request.body },
+      {
+        method: request.method,
+        path,
+        query: search,
+        headers: request.headers as Record<string, string>,
+        body: request.body,
+      },
       request,
     )) as ApiResponse;
     return send(reply, answer);
@@ -180,7 +251,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const operation = api.getOperation(operationId) as unknown as OperationObject | undefined;
     const handler = deps.handlers[operationId];
     if (!operation || !handler) throw new Error(`the OpenAPI documents lack ${operationId}`);
-    return async (request: FastifyRequest, reply: FastifyReply) => send(reply, await guarded(operation, {}, {}, request, handler));
+    return async (request: FastifyRequest, reply: FastifyReply) =>
+      send(reply, await guarded(operation, {}, {}, request, handler));
   };
   app.post('/v1/messages', { bodyLimit: deps.maxMessageBytes }, direct('messages.post'));
   app.post('/v1/messages/batch', { bodyLimit: deps.maxBatchBytes }, direct('messages.postBatch'));
@@ -210,7 +282,11 @@ function sendProblem(reply: FastifyReply, body: ReturnType<typeof problemBody>):
   return reply.code(body.status).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(body));
 }
 
-export function problemResponse(slug: string, detail: string, errors?: readonly ProblemFieldError[]): ApiResponse {
+export function problemResponse(
+  slug: string,
+  detail: string,
+  errors?: readonly ProblemFieldError[],
+): ApiResponse {
   const body = problemBody(slug, detail, errors ? { errors } : {});
   return { status: body.status, headers: { 'content-type': PROBLEM_MEDIA_TYPE }, body };
 }
@@ -225,7 +301,8 @@ function fieldErrors(c: Context): ProblemFieldError[] {
     let pointer = error.instancePath.replace(/^\/requestBody/, '/body');
     if (pointer === '') pointer = '/body';
     const params = error.params as Record<string, unknown>;
-    if (error.keyword === 'required' && typeof params.missingProperty === 'string') pointer += `/${params.missingProperty}`;
+    if (error.keyword === 'required' && typeof params.missingProperty === 'string')
+      pointer += `/${params.missingProperty}`;
     if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
       return { pointer: `${pointer}/${params.additionalProperty}`, detail: 'is not an allowed property' };
     }

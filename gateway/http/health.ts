@@ -22,11 +22,24 @@ export function registerOperationalRoutes(app: FastifyInstance, deps: Operationa
     const [store, queue] = await Promise.all([deps.store.ping(), deps.dispatcherHealthy()]);
     const adapters = Object.fromEntries(
       await Promise.all(
-        deps.adapters().map(async (a) => [a.name, await a.instance.health().catch((error: unknown) => ({ ok: false, detail: (error as Error).message }))] as const),
+        deps
+          .adapters()
+          .map(
+            async (a) =>
+              [
+                a.name,
+                await a.instance
+                  .health()
+                  .catch((error: unknown) => ({ ok: false, detail: (error as Error).message })),
+              ] as const,
+          ),
       ),
     );
     const ready = store && queue;
-    return reply.code(ready ? 200 : 503).type('application/json').send({ status: ready ? 'ready' : 'not ready', store, queue, adapters });
+    return reply
+      .code(ready ? 200 : 503)
+      .type('application/json')
+      .send({ status: ready ? 'ready' : 'not ready', store, queue, adapters });
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -51,14 +51,18 @@ export function problemBody(
 /** Completes a handler's `problem(slug, …)` answer (see adapter-kit/api.ts) into the full body. */
 export function completeProblem(response: ApiResponse): ApiResponse {
   if (response.headers?.['content-type'] !== PROBLEM_MEDIA_TYPE) return response;
-  const body = response.body as { type?: unknown; detail?: unknown; errors?: ProblemFieldError[] } | undefined;
+  const body = response.body as
+    { type?: unknown; detail?: unknown; errors?: ProblemFieldError[] } | undefined;
   if (typeof body?.type !== 'string' || body.type.startsWith('urn:')) return response;
   return {
     ...response,
     headers: { ...response.headers, 'content-type': PROBLEM_MEDIA_TYPE },
     body: {
       ...body,
-      ...problemBody(body.type, String(body.detail ?? ''), { status: response.status, ...(body.errors ? { errors: body.errors } : {}) }),
+      ...problemBody(body.type, String(body.detail ?? ''), {
+        status: response.status,
+        ...(body.errors ? { errors: body.errors } : {}),
+      }),
     },
   };
 }

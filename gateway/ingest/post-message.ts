@@ -16,7 +16,12 @@ export interface PlannedDelivery {
 }
 
 export type IngestResult =
-  | { readonly ok: true; readonly id: string; readonly duplicate: boolean; readonly deliveries: readonly PlannedDelivery[] }
+  | {
+      readonly ok: true;
+      readonly id: string;
+      readonly duplicate: boolean;
+      readonly deliveries: readonly PlannedDelivery[];
+    }
   | { readonly ok: false; readonly status: 400 | 422; readonly errors: readonly FieldError[] };
 
 export interface Ingest {
@@ -71,7 +76,10 @@ export function createIngest(deps: IngestDeps): Ingest {
       const group = queue.slice(0, GROUP_LIMIT);
       queue = queue.slice(group.length);
       try {
-        const { results, planned } = await commitGroup(deps, group.map((p) => p.event));
+        const { results, planned } = await commitGroup(
+          deps,
+          group.map((p) => p.event),
+        );
         group.forEach((p, i) => p.resolve(results[i] as IngestResult));
         if (planned.length > 0) deps.onCommitted(planned);
       } catch (error) {
@@ -161,7 +169,13 @@ async function commitGroup(
         if (!adapter.accepts.has(f.row.type)) continue;
         const targets = await adapter.instance.plan(f.message, { db: trx, memo });
         for (const target of uniqueTargets(targets)) {
-          const row = deliveryRow(f.row.id, adapter.name, target, nowMs, await sequences.next(adapter.name, target));
+          const row = deliveryRow(
+            f.row.id,
+            adapter.name,
+            target,
+            nowMs,
+            await sequences.next(adapter.name, target),
+          );
           rows.push(row);
           const plannedDelivery: PlannedDelivery = {
             id: row.id,
@@ -178,11 +192,17 @@ async function commitGroup(
       results[f.index] = { ok: true, id: f.row.id, duplicate: false, deliveries: mine };
     }
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      await trx.insertInto('deliveries').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+      await trx
+        .insertInto('deliveries')
+        .values(rows.slice(i, i + ROWS_PER_INSERT))
+        .execute();
     }
     // Only now is known which id the first of them got: its own, or that of a message stored earlier.
     for (const { index, earlier } of repeats) {
-      const first = results[(fresh[earlier] as (typeof fresh)[number]).index] as Extract<IngestResult, { ok: true }>;
+      const first = results[(fresh[earlier] as (typeof fresh)[number]).index] as Extract<
+        IngestResult,
+        { ok: true }
+      >;
       results[index] = { ok: true, id: first.id, duplicate: true, deliveries: [] };
     }
     return { results, planned };
@@ -205,7 +225,11 @@ async function findDuplicates(
         .selectFrom('messages')
         .select(['id', 'event_id'])
         .where('source', '=', source)
-        .where('event_id', 'in', slice.map((f) => f.row.event_id))
+        .where(
+          'event_id',
+          'in',
+          slice.map((f) => f.row.event_id),
+        )
         .execute();
       if (existing.length === 0) continue;
       const known = new Map(existing.map((e) => [e.event_id, e.id]));

@@ -32,7 +32,13 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
     id: result.id,
     status: 202,
     duplicate: result.duplicate,
-    deliveries: result.deliveries.map((d) => ({ id: d.id, adapter: d.adapter, target: d.target, label: d.label, status: d.status })),
+    deliveries: result.deliveries.map((d) => ({
+      id: d.id,
+      adapter: d.adapter,
+      target: d.target,
+      label: d.label,
+      status: d.status,
+    })),
   });
 
   const refused = (result: Extract<IngestResult, { ok: false }>): ApiResponse =>
@@ -41,18 +47,41 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       : problem('validation-failed', 400, 'The message is not valid; nothing was stored.', result.errors);
 
   async function loadDeliveries(messageIds: readonly string[]) {
-    const deliveries = await db.selectFrom('deliveries').selectAll().where('message_id', 'in', messageIds).orderBy('created_at').execute();
+    const deliveries = await db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('message_id', 'in', messageIds)
+      .orderBy('created_at')
+      .execute();
     const attempts =
       deliveries.length === 0
         ? []
-        : await db.selectFrom('attempts').selectAll().where('delivery_id', 'in', deliveries.map((d) => d.id)).orderBy('number').execute();
-    return deliveries.map((d) => deliveryView(d, attempts.filter((a) => a.delivery_id === d.id)));
+        : await db
+            .selectFrom('attempts')
+            .selectAll()
+            .where(
+              'delivery_id',
+              'in',
+              deliveries.map((d) => d.id),
+            )
+            .orderBy('number')
+            .execute();
+    return deliveries.map((d) =>
+      deliveryView(
+        d,
+        attempts.filter((a) => a.delivery_id === d.id),
+      ),
+    );
   }
 
   async function messageDetail(id: string) {
     const message = await db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
     if (!message) return undefined;
-    return { ...messageView(message), event: JSON.parse(message.envelope) as unknown, deliveries: await loadDeliveries([id]) };
+    return {
+      ...messageView(message),
+      event: JSON.parse(message.envelope) as unknown,
+      deliveries: await loadDeliveries([id]),
+    };
   }
 
   const errorFilter = (input: Record<string, unknown>) => {
@@ -62,8 +91,10 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
     if (typeof input.messageType === 'string') query = query.where('message_type', '=', input.messageType);
     if (typeof input.since === 'string') query = query.where('created_at', '>=', Date.parse(input.since));
     if (typeof input.until === 'string') query = query.where('created_at', '<', Date.parse(input.until));
-    if (input.resolved === true || input.resolved === 'true') query = query.where('resolved_at', 'is not', null);
-    if (input.resolved === false || input.resolved === 'false') query = query.where('resolved_at', 'is', null);
+    if (input.resolved === true || input.resolved === 'true')
+      query = query.where('resolved_at', 'is not', null);
+    if (input.resolved === false || input.resolved === 'false')
+      query = query.where('resolved_at', 'is', null);
     if (typeof input.q === 'string' && input.q !== '') {
       const like = `%${input.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       query = query.where((eb) =>
@@ -86,8 +117,11 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       .where('adapter', '=', adapter.name)
       .groupBy('status')
       .execute();
-    const count = (...statuses: string[]) => counts.filter((c) => statuses.includes(c.status)).reduce((s, c) => s + Number(c.n), 0);
-    const health = await adapter.instance.health().catch((error: unknown) => ({ ok: false, detail: (error as Error).message }));
+    const count = (...statuses: string[]) =>
+      counts.filter((c) => statuses.includes(c.status)).reduce((s, c) => s + Number(c.n), 0);
+    const health = await adapter.instance
+      .health()
+      .catch((error: unknown) => ({ ok: false, detail: (error as Error).message }));
     return {
       name: adapter.name,
       accepts: [...adapter.accepts],
@@ -116,15 +150,23 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
 
     'messages.postBatch': async (request) => {
       if (!Array.isArray(request.body)) {
-        return problem('validation-failed', 400, 'A batch is a JSON array of CloudEvents.', [{ pointer: '/body', detail: 'must be an array' }]);
+        return problem('validation-failed', 400, 'A batch is a JSON array of CloudEvents.', [
+          { pointer: '/body', detail: 'must be an array' },
+        ]);
       }
-      if (request.body.length > MAX_BATCH) return problem('payload-too-large', 413, `A batch holds at most ${MAX_BATCH} events, not ${request.body.length}.`);
+      if (request.body.length > MAX_BATCH)
+        return problem(
+          'payload-too-large',
+          413,
+          `A batch holds at most ${MAX_BATCH} events, not ${request.body.length}.`,
+        );
       const results = await deps.ingest.postMany(request.body);
       let acceptedCount = 0;
       const items = results.map((result, index) => {
         if (result.ok) {
           acceptedCount++;
-          if (!result.duplicate) deps.onIngested(String((request.body as Array<{ type: string }>)[index]?.type));
+          if (!result.duplicate)
+            deps.onIngested(String((request.body as Array<{ type: string }>)[index]?.type));
           return accepted(result);
         }
         // Each item is a whole RFC 9457 problem (type URI, title), as the app makes of a single answer.
@@ -141,7 +183,10 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
 
     'messages.list': async (request) => {
       const cursor = decodeCursor(request.query.cursor as string | undefined);
-      if (cursor === 'invalid') return problem('validation-failed', 400, 'The cursor is not one this API gave.', [{ pointer: '/query/cursor', detail: 'is not a valid cursor' }]);
+      if (cursor === 'invalid')
+        return problem('validation-failed', 400, 'The cursor is not one this API gave.', [
+          { pointer: '/query/cursor', detail: 'is not a valid cursor' },
+        ]);
       const q = request.query;
       let query = db.selectFrom('messages').selectAll();
       if (typeof q.type === 'string') query = query.where('type', '=', q.type);
@@ -152,14 +197,29 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       if (typeof q.status === 'string') {
         const status = q.status;
         query = query.where((eb) =>
-          eb.exists(eb.selectFrom('deliveries').select('deliveries.id').whereRef('deliveries.message_id', '=', 'messages.id').where('deliveries.status', '=', status as never)),
+          eb.exists(
+            eb
+              .selectFrom('deliveries')
+              .select('deliveries.id')
+              .whereRef('deliveries.message_id', '=', 'messages.id')
+              .where('deliveries.status', '=', status as never),
+          ),
         );
       }
       if (cursor) {
-        query = query.where((eb) => eb.or([eb('received_at', '<', cursor.time), eb.and([eb('received_at', '=', cursor.time), eb('id', '<', cursor.id)])]));
+        query = query.where((eb) =>
+          eb.or([
+            eb('received_at', '<', cursor.time),
+            eb.and([eb('received_at', '=', cursor.time), eb('id', '<', cursor.id)]),
+          ]),
+        );
       }
       const limit = limitOf(request);
-      const rows = await query.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+      const rows = await query
+        .orderBy('received_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
       const page = rows.slice(0, limit);
       const counts =
         page.length === 0
@@ -167,42 +227,76 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
           : await db
               .selectFrom('deliveries')
               .select(['message_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
-              .where('message_id', 'in', page.map((m) => m.id))
+              .where(
+                'message_id',
+                'in',
+                page.map((m) => m.id),
+              )
               .groupBy(['message_id', 'status'])
               .execute();
       const last = page[page.length - 1];
       return ok({
         items: page.map((m) => ({
           ...messageView(m),
-          deliveries: Object.fromEntries(counts.filter((c) => c.message_id === m.id).map((c) => [c.status, Number(c.n)])),
+          deliveries: Object.fromEntries(
+            counts.filter((c) => c.message_id === m.id).map((c) => [c.status, Number(c.n)]),
+          ),
         })),
         nextCursor: rows.length > limit && last ? encodeCursor(Number(last.received_at), last.id) : null,
       });
     },
 
     'deliveries.get': async (request) => {
-      const row = await db.selectFrom('deliveries').selectAll().where('id', '=', request.params.id ?? '').executeTakeFirst();
+      const row = await db
+        .selectFrom('deliveries')
+        .selectAll()
+        .where('id', '=', request.params.id ?? '')
+        .executeTakeFirst();
       if (!row) return problem('not-found', 404, 'No delivery with this id.');
-      const attempts = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', row.id).orderBy('number').execute();
+      const attempts = await db
+        .selectFrom('attempts')
+        .selectAll()
+        .where('delivery_id', '=', row.id)
+        .orderBy('number')
+        .execute();
       return ok(deliveryView(row, attempts));
     },
 
     'errors.list': async (request) => {
       const cursor = decodeCursor(request.query.cursor as string | undefined);
-      if (cursor === 'invalid') return problem('validation-failed', 400, 'The cursor is not one this API gave.', [{ pointer: '/query/cursor', detail: 'is not a valid cursor' }]);
+      if (cursor === 'invalid')
+        return problem('validation-failed', 400, 'The cursor is not one this API gave.', [
+          { pointer: '/query/cursor', detail: 'is not a valid cursor' },
+        ]);
       let query = errorFilter(request.query).selectAll();
       if (cursor) {
-        query = query.where((eb) => eb.or([eb('created_at', '<', cursor.time), eb.and([eb('created_at', '=', cursor.time), eb('id', '<', cursor.id)])]));
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '<', cursor.time),
+            eb.and([eb('created_at', '=', cursor.time), eb('id', '<', cursor.id)]),
+          ]),
+        );
       }
       const limit = limitOf(request);
-      const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+      const rows = await query
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      return ok({ items: page.map(errorView), nextCursor: rows.length > limit && last ? encodeCursor(Number(last.created_at), last.id) : null });
+      return ok({
+        items: page.map(errorView),
+        nextCursor: rows.length > limit && last ? encodeCursor(Number(last.created_at), last.id) : null,
+      });
     },
 
     'errors.get': async (request) => {
-      const entry = await db.selectFrom('error_log').selectAll().where('id', '=', request.params.id ?? '').executeTakeFirst();
+      const entry = await db
+        .selectFrom('error_log')
+        .selectAll()
+        .where('id', '=', request.params.id ?? '')
+        .executeTakeFirst();
       if (!entry) return problem('not-found', 404, 'No error-log entry with this id.');
       const message = await messageDetail(entry.message_id);
       const delivery = message?.deliveries.find((d) => d.id === entry.delivery_id);
@@ -210,25 +304,42 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
     },
 
     'errors.retry': async (request) => {
-      const entry = await db.selectFrom('error_log').selectAll().where('id', '=', request.params.id ?? '').executeTakeFirst();
+      const entry = await db
+        .selectFrom('error_log')
+        .selectAll()
+        .where('id', '=', request.params.id ?? '')
+        .executeTakeFirst();
       if (!entry) return problem('not-found', 404, 'No error-log entry with this id.');
       const nowMs = deps.now().getTime();
       const due = await replayDeliveries(db, [entry.delivery_id], nowMs);
-      if (due.length === 0) return problem('conflict', 409, 'The delivery is delivered or in flight; there is nothing to retry.');
+      if (due.length === 0)
+        return problem('conflict', 409, 'The delivery is delivered or in flight; there is nothing to retry.');
       await markRetried(db, [entry.id], request.principal?.clientId ?? 'unknown', nowMs);
       deps.wake(due);
-      const row = await db.selectFrom('deliveries').selectAll().where('id', '=', entry.delivery_id).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('deliveries')
+        .selectAll()
+        .where('id', '=', entry.delivery_id)
+        .executeTakeFirstOrThrow();
       return ok(deliveryView(row), 202);
     },
 
     'errors.retryMany': async (request) => {
       const body = request.body as Record<string, unknown>;
-      const entries = await errorFilter(body).select(['id', 'delivery_id']).where('resolved_at', 'is', null).execute();
+      const entries = await errorFilter(body)
+        .select(['id', 'delivery_id'])
+        .where('resolved_at', 'is', null)
+        .execute();
       if (body.dryRun === true) return ok({ matched: entries.length, retried: 0 });
       const nowMs = deps.now().getTime();
       const due = await replayDeliveries(db, [...new Set(entries.map((e) => e.delivery_id))], nowMs);
       const dueIds = new Set(due.map((d) => d.id));
-      await markRetried(db, entries.filter((e) => dueIds.has(e.delivery_id)).map((e) => e.id), request.principal?.clientId ?? 'unknown', nowMs);
+      await markRetried(
+        db,
+        entries.filter((e) => dueIds.has(e.delivery_id)).map((e) => e.id),
+        request.principal?.clientId ?? 'unknown',
+        nowMs,
+      );
       deps.wake(due);
       return ok({ matched: entries.length, retried: due.length });
     },
@@ -240,7 +351,11 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       if (entry.resolved_at !== null) return problem('conflict', 409, 'The entry is already resolved.');
       const updated = await db
         .updateTable('error_log')
-        .set({ resolved_at: deps.now().getTime(), resolved_note: (request.body as { note: string }).note, resolved_by: request.principal?.clientId ?? null })
+        .set({
+          resolved_at: deps.now().getTime(),
+          resolved_note: (request.body as { note: string }).note,
+          resolved_by: request.principal?.clientId ?? null,
+        })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -258,7 +373,12 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       const adapter = findAdapter(request.params.name);
       if (!adapter) return problem('not-found', 404, 'No such adapter.');
       const body = request.body as RetryPolicy;
-      await deps.setRetryPolicy(adapter.name, { delaysMs: body.delaysMs, afterLast: body.afterLast, jitter: body.jitter ?? 0, retryAfter: body.retryAfter ?? 'clamp' });
+      await deps.setRetryPolicy(adapter.name, {
+        delaysMs: body.delaysMs,
+        afterLast: body.afterLast,
+        jitter: body.jitter ?? 0,
+        retryAfter: body.retryAfter ?? 'clamp',
+      });
       return ok(await adapterView(adapter));
     },
 
@@ -277,31 +397,53 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
       let query = db
         .selectFrom('deliveries')
         // A literal, not a parameter: better-sqlite3 binds numbers as REAL, which made every row its own bucket.
-        .select([sql<number>`(finished_at / ${sql.lit(hourMs)})`.as('bucket'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .select([
+          sql<number>`(finished_at / ${sql.lit(hourMs)})`.as('bucket'),
+          'status',
+          (eb) => eb.fn.countAll<number>().as('n'),
+        ])
         .where('finished_at', '>=', start)
         .where('finished_at', '<', end);
-      if (typeof request.query.adapter === 'string') query = query.where('adapter', '=', request.query.adapter);
+      if (typeof request.query.adapter === 'string')
+        query = query.where('adapter', '=', request.query.adapter);
       const rows = await query.groupBy([sql`(finished_at / ${sql.lit(hourMs)})`, 'status']).execute();
       const items = Array.from({ length: hours }, (_, i) => {
         const bucket = start / hourMs + i;
-        const n = (status: string) => Number(rows.find((r) => Math.floor(Number(r.bucket)) === bucket && r.status === status)?.n ?? 0);
-        return { hour: new Date(bucket * hourMs).toISOString(), delivered: n('delivered'), failed: n('failed'), skipped: n('skipped') };
+        const n = (status: string) =>
+          Number(rows.find((r) => Math.floor(Number(r.bucket)) === bucket && r.status === status)?.n ?? 0);
+        return {
+          hour: new Date(bucket * hourMs).toISOString(),
+          delivered: n('delivered'),
+          failed: n('failed'),
+          skipped: n('skipped'),
+        };
       });
       return ok({ items });
     },
 
     'schemas.list': async () =>
-      ok({ items: [{ type: 'envelope', schema: '/v1/schemas/envelope' }, ...deps.validator.types.map((type) => ({ type, schema: `/v1/schemas/${type}` }))] }),
+      ok({
+        items: [
+          { type: 'envelope', schema: '/v1/schemas/envelope' },
+          ...deps.validator.types.map((type) => ({ type, schema: `/v1/schemas/${type}` })),
+        ],
+      }),
 
     'schemas.get': async (request) => {
       const schema = deps.validator.schemaOf(request.params.type ?? '');
-      return schema ? ok(schema, 200, { 'content-type': 'application/schema+json' }) : problem('not-found', 404, 'No canonical type of this name.');
+      return schema
+        ? ok(schema, 200, { 'content-type': 'application/schema+json' })
+        : problem('not-found', 404, 'No canonical type of this name.');
     },
-
   };
 }
 
-async function markRetried(db: Kysely<CoreDatabase>, ids: readonly string[], by: string, nowMs: number): Promise<void> {
+async function markRetried(
+  db: Kysely<CoreDatabase>,
+  ids: readonly string[],
+  by: string,
+  nowMs: number,
+): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
     await db
       .updateTable('error_log')

@@ -7,7 +7,11 @@ import type { DueDelivery } from '../dispatch/dispatcher.ts';
  * delivery, so receivers see the same message id again. Delivered and in-flight ones are left alone.
  * Returns the deliveries to wake.
  */
-export async function replayDeliveries(db: Kysely<CoreDatabase>, ids: readonly string[], nowMs: number): Promise<DueDelivery[]> {
+export async function replayDeliveries(
+  db: Kysely<CoreDatabase>,
+  ids: readonly string[],
+  nowMs: number,
+): Promise<DueDelivery[]> {
   const due: DueDelivery[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const rows = await db

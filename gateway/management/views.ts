@@ -12,7 +12,10 @@ export function attemptView(row: AttemptsTable) {
     reason: row.reason,
     code: row.code,
     request: row.request_summary === null ? null : { summary: row.request_summary, body: row.request_body },
-    response: row.response_status === null && row.response_body === null ? null : { status: row.response_status, body: row.response_body },
+    response:
+      row.response_status === null && row.response_body === null
+        ? null
+        : { status: row.response_status, body: row.response_body },
     nextAttemptAt: iso(row.next_attempt_at),
   };
 }

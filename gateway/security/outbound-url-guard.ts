@@ -32,7 +32,8 @@ export function createOutboundGuard(allow: readonly string[]): OutboundGuard {
   const addressAllowed = (text: string): boolean => {
     if (!ipaddr.isValid(text)) return false;
     const address = normalise(ipaddr.parse(text));
-    if (cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits))) return true;
+    if (cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits)))
+      return true;
     return PUBLIC_RANGES.has(address.range());
   };
 
@@ -50,7 +51,8 @@ export function createOutboundGuard(allow: readonly string[]): OutboundGuard {
     // The WHATWG parser already turned decimal, octal and hex IPv4 forms into dotted quads.
     if (ipaddr.isValid(host)) return addressAllowed(host) ? null : `address ${host} is not a public address`;
     const loopbackAllowed = addressAllowed('127.0.0.1') || addressAllowed('::1');
-    if ((host === 'localhost' || host.endsWith('.localhost')) && !loopbackAllowed) return `host ${host} is not a public address`;
+    if ((host === 'localhost' || host.endsWith('.localhost')) && !loopbackAllowed)
+      return `host ${host} is not a public address`;
     return null;
   };
 
@@ -96,6 +98,11 @@ function normalise(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv
   const v6 = address as ipaddr.IPv6;
   if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
   const parts = v6.parts;
-  const compatible = parts.slice(0, 6).every((p) => p === 0) && ((parts[6] ?? 0) !== 0 || (parts[7] ?? 0) > 1);
-  return compatible ? ipaddr.IPv4.parse(`${(parts[6] ?? 0) >> 8}.${(parts[6] ?? 0) & 255}.${(parts[7] ?? 0) >> 8}.${(parts[7] ?? 0) & 255}`) : v6;
+  const compatible =
+    parts.slice(0, 6).every((p) => p === 0) && ((parts[6] ?? 0) !== 0 || (parts[7] ?? 0) > 1);
+  return compatible
+    ? ipaddr.IPv4.parse(
+        `${(parts[6] ?? 0) >> 8}.${(parts[6] ?? 0) & 255}.${(parts[7] ?? 0) >> 8}.${(parts[7] ?? 0) & 255}`,
+      )
+    : v6;
 }

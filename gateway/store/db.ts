@@ -42,7 +42,9 @@ function openSqlite(file: string): Store {
   // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits.
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<CoreDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<CoreDatabase>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -117,9 +119,11 @@ function openPostgres(options: StoreOptions): Store {
     migrate: async (adapterMigrations) => {
       if (schema !== undefined) {
         // Two processes starting at once both pass "if not exists"; the loser's unique violation is harmless.
-        await sql`create schema if not exists ${sql.id(schema)}`.execute(db).catch((error: { code?: string }) => {
-          if (error.code !== '23505' && error.code !== '42P06') throw error;
-        });
+        await sql`create schema if not exists ${sql.id(schema)}`
+          .execute(db)
+          .catch((error: { code?: string }) => {
+            if (error.code !== '23505' && error.code !== '42P06') throw error;
+          });
       }
       return runMigrations(db, adapterMigrations, schema);
     },

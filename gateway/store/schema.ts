@@ -4,7 +4,6 @@
  * Adapters keep their own tables, prefixed with the adapter's name.
  */
 
-
 export type DeliveryStatus = 'pending' | 'retrying' | 'active' | 'delivered' | 'failed' | 'skipped';
 export type AttemptOutcome = 'delivered' | 'transient' | 'rejected' | 'skipped' | 'internal';
 export type ErrorKind = 'rejected' | 'skipped' | 'exhausted' | 'internal' | 'alert';
@@ -124,4 +123,3 @@ export interface CoreDatabase {
   settings: SettingsTable;
   job_leases: JobLeasesTable;
 }
-

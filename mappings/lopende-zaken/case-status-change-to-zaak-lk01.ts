@@ -105,7 +105,10 @@ class Unmappable extends Error {}
 
 export function caseStatusChangeToZaakLk01(input: ZaakStatusGezet, ctx: ZakLk01Context): ZakLk01Mapped {
   try {
-    return { ok: true, value: builder.build({ 'ZKN:zakLk01': { ...attrs(NS), ...message(input, ctx) } }).trimEnd() };
+    return {
+      ok: true,
+      value: builder.build({ 'ZKN:zakLk01': { ...attrs(NS), ...message(input, ctx) } }).trimEnd(),
+    };
   } catch (error) {
     if (error instanceof Unmappable) return unmappable(error.message);
     throw error;
@@ -114,7 +117,8 @@ export function caseStatusChangeToZaakLk01(input: ZaakStatusGezet, ctx: ZakLk01C
 
 function message(input: ZaakStatusGezet, ctx: ZakLk01Context): Record<string, unknown> {
   const { zaak, status } = input;
-  if (zaak.identificatie.length < 5 || zaak.identificatie.length > 40) throw new Unmappable('zaak-identificatie-length');
+  if (zaak.identificatie.length < 5 || zaak.identificatie.length > 40)
+    throw new Unmappable('zaak-identificatie-length');
   if (ctx.referentienummer.length > 40) throw new Unmappable('referentienummer-length');
 
   const einddatum = optionalDate(zaak.einddatum, 'zaak-einddatum');
@@ -129,11 +133,16 @@ function message(input: ZaakStatusGezet, ctx: ZakLk01Context): Record<string, un
     },
     'ZKN:parameters': { 'StUF:mutatiesoort': 'T', 'StUF:indicatorOvername': 'V' },
     'ZKN:object': {
-      ...attrs({ 'StUF:entiteittype': 'ZAK', 'StUF:verwerkingssoort': 'T', 'StUF:sleutelVerzendend': zaak.identificatie }),
+      ...attrs({
+        'StUF:entiteittype': 'ZAK',
+        'StUF:verwerkingssoort': 'T',
+        'StUF:sleutelVerzendend': zaak.identificatie,
+      }),
       'ZKN:identificatie': zaak.identificatie,
       'ZKN:omschrijving': zaak.omschrijving,
       'ZKN:toelichting': zaak.toelichting,
-      'ZKN:resultaat': zaak.resultaat === undefined ? undefined : { 'ZKN:omschrijving': zaak.resultaat.omschrijving },
+      'ZKN:resultaat':
+        zaak.resultaat === undefined ? undefined : { 'ZKN:omschrijving': zaak.resultaat.omschrijving },
       'ZKN:startdatum': datum(zaak.startdatum, 'zaak-startdatum'),
       'ZKN:einddatumGepland': optionalDate(zaak.einddatumGepland, 'zaak-einddatum-gepland'),
       'ZKN:einddatum': einddatum ?? attrs({ 'xsi:nil': 'true', 'StUF:noValue': 'geenWaarde' }),
@@ -156,7 +165,8 @@ function message(input: ZaakStatusGezet, ctx: ZakLk01Context): Record<string, un
         ...attrs({ 'StUF:entiteittype': 'ZAKSTT', 'StUF:verwerkingssoort': 'T' }),
         'ZKN:gerelateerde': {
           ...attrs({ 'StUF:entiteittype': 'STT', 'StUF:verwerkingssoort': 'I' }),
-          'ZKN:zkt.code': zaak.zaaktype.identificatie.length <= ZKN_CODE_MAX ? zaak.zaaktype.identificatie : undefined,
+          'ZKN:zkt.code':
+            zaak.zaaktype.identificatie.length <= ZKN_CODE_MAX ? zaak.zaaktype.identificatie : undefined,
           'ZKN:zkt.omschrijving': zaak.zaaktype.omschrijving,
           'ZKN:volgnummer': String(status.statustype.volgnummer),
           'ZKN:omschrijving': status.statustype.omschrijving,
@@ -174,7 +184,11 @@ function natuurlijkPersoon(initiator: Initiator): Record<string, unknown> {
     'BG:inp.bsn': initiator.bsn,
     'BG:authentiek': { ...attrs({ 'StUF:metagegeven': 'true' }), '#text': initiator.authentiek ? 'J' : 'N' },
     'BG:geslachtsnaam': initiator.geslachtsnaam,
-    'BG:voorvoegselGeslachtsnaam': optionalLimited(initiator.voorvoegselGeslachtsnaam, 10, 'initiator-voorvoegsel'),
+    'BG:voorvoegselGeslachtsnaam': optionalLimited(
+      initiator.voorvoegselGeslachtsnaam,
+      10,
+      'initiator-voorvoegsel',
+    ),
     'BG:voorletters': initiator.voorletters,
     'BG:voornamen': initiator.voornamen,
     'BG:geslachtsaanduiding': initiator.geslachtsaanduiding?.toUpperCase(),
@@ -229,7 +243,8 @@ function tijdstip(iso: string, field: string, withMillis: boolean): string {
   const instant = new Date(iso);
   if (Number.isNaN(instant.getTime()) || !/T/.test(iso)) throw new Unmappable(`${field}-not-a-date-time`);
   const parts = amsterdam.formatToParts(instant);
-  const part = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '';
+  const part = (type: Intl.DateTimeFormatPartTypes): string =>
+    parts.find((p) => p.type === type)?.value ?? '';
   const base = `${part('year')}${part('month')}${part('day')}${part('hour')}${part('minute')}${part('second')}`;
   return withMillis ? `${base}${String(instant.getUTCMilliseconds()).padStart(3, '0')}` : base;
 }

@@ -1,5 +1,9 @@
 import type { GoldenSpec } from '../kit.ts';
-import { caseStatusChangeToZaakLk01, type ZaakStatusGezet, type ZakLk01Context } from './case-status-change-to-zaak-lk01.ts';
+import {
+  caseStatusChangeToZaakLk01,
+  type ZaakStatusGezet,
+  type ZakLk01Context,
+} from './case-status-change-to-zaak-lk01.ts';
 
 /** The expected file is the zakLk01 body element as sent, with a final newline. */
 export const golden: GoldenSpec = {

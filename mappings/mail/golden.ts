@@ -1,5 +1,9 @@
 import type { GoldenSpec } from '../kit.ts';
-import { emailRequestToMail, type EmailRequest, type EmailRequestToMailContext } from './email-request-to-mail.ts';
+import {
+  emailRequestToMail,
+  type EmailRequest,
+  type EmailRequestToMailContext,
+} from './email-request-to-mail.ts';
 
 /** The expected file is the nodemailer message, as pretty JSON. */
 export const golden: GoldenSpec = {

@@ -33,13 +33,19 @@ describe('architecture: catalogues', () => {
     const used = new Set<string>();
     for (const file of [...filesUnder('gateway', '.ts'), ...filesUnder('adapters', '.ts')]) {
       const text = readFileSync(file, 'utf8');
-      for (const match of text.matchAll(/\b(?:problem|problemResponse|problemBody|sendProblem)\(\s*'([a-z0-9-]+)'/g)) {
+      for (const match of text.matchAll(
+        /\b(?:problem|problemResponse|problemBody|sendProblem)\(\s*'([a-z0-9-]+)'/g,
+      )) {
         const slug = match[1] as string;
         used.add(slug);
-        assert.ok(known.has(slug), `${file} answers problem type "${slug}", which is not in schemas/problems/problem-types.json`);
+        assert.ok(
+          known.has(slug),
+          `${file} answers problem type "${slug}", which is not in schemas/problems/problem-types.json`,
+        );
       }
     }
-    for (const slug of known) assert.ok(used.has(slug), `problem type "${slug}" is catalogued but never answered`);
+    for (const slug of known)
+      assert.ok(used.has(slug), `problem type "${slug}" is catalogued but never answered`);
   });
 
   it('the registry lists each adapter once, with its settings schema, README section and conformance run', () => {
@@ -49,10 +55,19 @@ describe('architecture: catalogues', () => {
     for (const adapter of adapters) {
       assert.match(adapter.name, /^[a-z][a-z0-9-]*$/);
       const schemaFile = join(ROOT, 'schemas/adapters', `${adapter.name}.settings.schema.json`);
-      assert.deepEqual(JSON.parse(readFileSync(schemaFile, 'utf8')), adapter.settingsSchema, `${adapter.name}: settingsSchema is not the schema file`);
-      assert.ok(readme.includes(`<!-- generated:settings-${adapter.name} -->`), `README has no settings section for ${adapter.name}`);
+      assert.deepEqual(
+        JSON.parse(readFileSync(schemaFile, 'utf8')),
+        adapter.settingsSchema,
+        `${adapter.name}: settingsSchema is not the schema file`,
+      );
       assert.ok(
-        integration.some((text) => text.includes('describeAdapterConformance(') && text.includes(`'${adapter.name}'`)),
+        readme.includes(`<!-- generated:settings-${adapter.name} -->`),
+        `README has no settings section for ${adapter.name}`,
+      );
+      assert.ok(
+        integration.some(
+          (text) => text.includes('describeAdapterConformance(') && text.includes(`'${adapter.name}'`),
+        ),
         `no integration test runs the conformance suite for ${adapter.name}`,
       );
     }

@@ -26,9 +26,9 @@ function sourceFiles(folder: string): string[] {
 
 function localImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2] ?? '',
-  );
+  const specifiers = [
+    ...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? m[2] ?? '');
   return specifiers.filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(dirname(file), s)));
 }
 
@@ -46,7 +46,10 @@ describe('architecture: import boundaries', () => {
       const own = relative(ROOT, file).split('/')[1];
       for (const target of localImports(file)) {
         if (relative(ROOT, file) === 'adapters/index.ts') {
-          assert.ok(/^(adapters\/[^/]+\/index\.ts|gateway\/adapter-kit\/)/.test(target), `the registry imports ${target}`);
+          assert.ok(
+            /^(adapters\/[^/]+\/index\.ts|gateway\/adapter-kit\/)/.test(target),
+            `the registry imports ${target}`,
+          );
           continue;
         }
         const allowed =
@@ -64,7 +67,10 @@ describe('architecture: import boundaries', () => {
       const name = relative(ROOT, file);
       for (const target of localImports(file)) {
         if (name === 'gateway/cli.ts' && target === 'adapters/index.ts') continue;
-        assert.ok(!target.startsWith('adapters/') && !target.startsWith('mappings/'), `${name} imports ${target}`);
+        assert.ok(
+          !target.startsWith('adapters/') && !target.startsWith('mappings/'),
+          `${name} imports ${target}`,
+        );
       }
     }
   });
@@ -72,7 +78,10 @@ describe('architecture: import boundaries', () => {
   it('the adapter kit imports nothing of the core but security and itself', () => {
     for (const file of sourceFiles('gateway/adapter-kit')) {
       for (const target of localImports(file)) {
-        assert.ok(/^gateway\/(adapter-kit|security)\//.test(target), `${relative(ROOT, file)} imports ${target}`);
+        assert.ok(
+          /^gateway\/(adapter-kit|security)\//.test(target),
+          `${relative(ROOT, file)} imports ${target}`,
+        );
       }
     }
   });

@@ -46,7 +46,10 @@ const SHORT_RETRY = '100ms,200ms,400ms+';
  * retry of the same delivery carries the same message id; no secret anywhere; health follows the
  * partner; close() leaves no connection open.
  */
-export function describeAdapterConformance(name: string, makeHarness: () => Promise<ConformanceHarness>): void {
+export function describeAdapterConformance(
+  name: string,
+  makeHarness: () => Promise<ConformanceHarness>,
+): void {
   describe(`adapter conformance: ${name}`, function () {
     this.timeout(60_000);
     let harness: ConformanceHarness;
@@ -72,13 +75,17 @@ export function describeAdapterConformance(name: string, makeHarness: () => Prom
     const deliveriesOf = async (messageId: string) => {
       const answer = await gw.get(`/v1/messages/${messageId}`);
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
-      return (answer.body.deliveries as Array<Record<string, any>>).filter((d) => d.adapter === harness.adapter.name);
+      return (answer.body.deliveries as Array<Record<string, any>>).filter(
+        (d) => d.adapter === harness.adapter.name,
+      );
     };
 
     const postAndPlan = async (): Promise<string> => {
       const answer = await gw.post(harness.event());
       assert.equal(answer.status, 202, JSON.stringify(answer.body));
-      const planned = (answer.body.deliveries as Array<{ adapter: string }>).filter((d) => d.adapter === harness.adapter.name);
+      const planned = (answer.body.deliveries as Array<{ adapter: string }>).filter(
+        (d) => d.adapter === harness.adapter.name,
+      );
       assert.ok(planned.length > 0, 'the adapter planned no delivery for the harness event');
       await harness.tick?.(gw);
       return answer.body.id as string;
@@ -103,7 +110,11 @@ export function describeAdapterConformance(name: string, makeHarness: () => Prom
         const id = await postAndPlan();
         await gw.eventually(async () => {
           const deliveries = await deliveriesOf(id);
-          return deliveries.some((d) => d.attemptLog.some((a: { outcome: string }) => a.outcome === 'transient')) ? true : undefined;
+          return deliveries.some((d) =>
+            d.attemptLog.some((a: { outcome: string }) => a.outcome === 'transient'),
+          )
+            ? true
+            : undefined;
         }, 30_000);
         const health = await gw.get(`/v1/adapters/${harness.adapter.name}`);
         assert.equal(health.body.health.ok, false, 'health() should be false while the partner is down');
@@ -124,7 +135,9 @@ export function describeAdapterConformance(name: string, makeHarness: () => Prom
       const [failed] = await waitForStatus(id, ['failed']);
       assert.equal(failed?.lastOutcome, 'rejected');
       const errors = await gw.get(`/v1/errors?adapter=${harness.adapter.name}&kind=rejected`);
-      const entry = (errors.body.items as Array<{ id: string; deliveryId: string }>).find((e) => e.deliveryId === failed?.id);
+      const entry = (errors.body.items as Array<{ id: string; deliveryId: string }>).find(
+        (e) => e.deliveryId === failed?.id,
+      );
       assert.ok(entry, 'no error-log entry for the rejected delivery');
 
       await harness.fixRefusal?.(gw);
@@ -135,20 +148,29 @@ export function describeAdapterConformance(name: string, makeHarness: () => Prom
       const [again] = await waitForStatus(id, ['delivered']);
       assert.equal(again?.id, failed?.id, 'a retry must not create a second delivery');
       const seen = harness.partner.attemptedMessageIds().filter((m) => m === id);
-      assert.ok(seen.length >= 2, `the partner saw the message id ${seen.length} time(s), expected the refused and the retried attempt`);
+      assert.ok(
+        seen.length >= 2,
+        `the partner saw the message id ${seen.length} time(s), expected the refused and the retried attempt`,
+      );
     });
 
     it('shows no secret in logs, evidence or API answers', async () => {
       const messages = await gw.get('/v1/messages?limit=200');
-      const answers = [JSON.stringify(messages.body), JSON.stringify((await gw.get('/v1/errors?limit=200')).body)];
-      for (const item of messages.body.items as Array<{ id: string }>) answers.push(JSON.stringify((await gw.get(`/v1/messages/${item.id}`)).body));
-      for (const path of harness.managementPaths ?? []) answers.push(JSON.stringify((await gw.get(path)).body));
+      const answers = [
+        JSON.stringify(messages.body),
+        JSON.stringify((await gw.get('/v1/errors?limit=200')).body),
+      ];
+      for (const item of messages.body.items as Array<{ id: string }>)
+        answers.push(JSON.stringify((await gw.get(`/v1/messages/${item.id}`)).body));
+      for (const path of harness.managementPaths ?? [])
+        answers.push(JSON.stringify((await gw.get(path)).body));
       answers.push(JSON.stringify((await gw.get(`/v1/adapters/${harness.adapter.name}`)).body));
       const logs = gw.logs.text();
       for (const secret of harness.secrets) {
         assert.ok(secret.length >= 6, 'harness secrets must be real values');
         assert.ok(!logs.includes(secret), `a secret appears in the logs`);
-        for (const answer of answers) assert.ok(!answer.includes(secret), 'a secret appears in an API answer');
+        for (const answer of answers)
+          assert.ok(!answer.includes(secret), 'a secret appears in an API answer');
       }
     });
 

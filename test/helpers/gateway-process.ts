@@ -8,7 +8,11 @@ import { loadConfig } from '../../gateway/config/load-config.ts';
 import { createGateway } from '../../gateway/main.ts';
 import { testHttpAdapter } from './test-adapter.ts';
 
-const gateway = await createGateway({ config: loadConfig(process.env), adapters: [testHttpAdapter()], logDestination: process.stderr });
+const gateway = await createGateway({
+  config: loadConfig(process.env),
+  adapters: [testHttpAdapter()],
+  logDestination: process.stderr,
+});
 const { url } = await gateway.start();
 process.stdout.write(`${JSON.stringify({ url, pid: process.pid })}\n`);
 process.once('SIGTERM', () => {

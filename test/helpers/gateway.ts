@@ -33,8 +33,15 @@ export interface TestGateway {
   /** A fresh API account (all scopes unless named) and a token for it. */
   token(scopes?: readonly string[], employers?: readonly string[]): Promise<string>;
   /** Creates an account and returns its credentials without fetching a token. */
-  account(scopes?: readonly string[], employers?: readonly string[]): Promise<{ clientId: string; apiToken: string; totpSecret: string }>;
-  request<T = any>(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<HttpAnswer<T>>;
+  account(
+    scopes?: readonly string[],
+    employers?: readonly string[],
+  ): Promise<{ clientId: string; apiToken: string; totpSecret: string }>;
+  request<T = any>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<HttpAnswer<T>>;
   /** POST /v1/messages with a token of scope messages:write. */
   post(event: unknown): Promise<HttpAnswer>;
   /** GET with an admin token. */
@@ -45,7 +52,13 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export const ALL_SCOPES = ['messages:write', 'messages:read', 'errors:read', 'errors:write', 'admin'] as const;
+export const ALL_SCOPES = [
+  'messages:write',
+  'messages:read',
+  'errors:read',
+  'errors:write',
+  'admin',
+] as const;
 
 /**
  * The whole gateway in this process on 127.0.0.1:0 with a fresh SQLite file, captured logs and
@@ -81,9 +94,15 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     ...(options.now ? { now: options.now } : {}),
   });
   const { url } = await gateway.start();
-  const box = createSecretBox(loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(dataDir, 'secret.key') }));
+  const box = createSecretBox(
+    loadOrCreateSecretKey({ keyBase64: config.secretKey, keyFile: join(dataDir, 'secret.key') }),
+  );
 
-  const request = async <T>(method: string, path: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer<T>> => {
+  const request = async <T>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+  ): Promise<HttpAnswer<T>> => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let body: string | undefined;
@@ -91,7 +110,11 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    const response = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await response.text();
     let parsed: unknown = text;
     try {
@@ -103,16 +126,29 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   };
 
   const account = async (scopes: readonly string[] = ALL_SCOPES, employers: readonly string[] = ['*']) =>
-    createAccount(gateway.store.db, box, { name: `test ${Math.random().toString(36).slice(2, 8)}`, scopes, employers, now: new Date() });
+    createAccount(gateway.store.db, box, {
+      name: `test ${Math.random().toString(36).slice(2, 8)}`,
+      scopes,
+      employers,
+      now: new Date(),
+    });
 
-  const token = async (scopes: readonly string[] = ALL_SCOPES, employers: readonly string[] = ['*']): Promise<string> => {
+  const token = async (
+    scopes: readonly string[] = ALL_SCOPES,
+    employers: readonly string[] = ['*'],
+  ): Promise<string> => {
     const credentials = await account(scopes, employers);
     const code = await generate({ secret: credentials.totpSecret });
     const answer = await request<{ access_token: string }>('POST', '/oauth2/token', {
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: `${credentials.apiToken}${code}` }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: credentials.clientId,
+        client_secret: `${credentials.apiToken}${code}`,
+      }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
-    if (answer.status !== 200) throw new Error(`token request failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+    if (answer.status !== 200)
+      throw new Error(`token request failed: ${answer.status} ${JSON.stringify(answer.body)}`);
     return answer.body.access_token;
   };
 
@@ -167,13 +203,14 @@ export function accountChangedEvent(overrides: Record<string, unknown> = {}): Re
   };
 }
 
-
 const EXAMPLES = new URL('../../schemas/canonical/examples/', import.meta.url).pathname;
 
 /** The `data` of the first canonical example of a type (schemas/canonical/examples/<type>/). */
 export function exampleData(type: string): unknown {
   const folder = join(EXAMPLES, type);
-  const file = readdirSync(folder).filter((f) => f.endsWith('.json')).sort()[0];
+  const file = readdirSync(folder)
+    .filter((f) => f.endsWith('.json'))
+    .sort()[0];
   if (!file) throw new Error(`no example for ${type}`);
   return (JSON.parse(readFileSync(join(folder, file), 'utf8')) as { data: unknown }).data;
 }

@@ -11,7 +11,9 @@ export interface TestHttpSettings {
  * benchmarks: it POSTs `{ id, type, data }` to each configured URL and classifies with the kit.
  * A message whose `subject` is `crash` makes it throw, as a bug would.
  */
-export function testHttpAdapter(accepts: readonly string[] = ['nl.accounts.account-gewijzigd']): AdapterDefinition<TestHttpSettings> {
+export function testHttpAdapter(
+  accepts: readonly string[] = ['nl.accounts.account-gewijzigd'],
+): AdapterDefinition<TestHttpSettings> {
   return {
     name: 'test-http',
     accepts,
@@ -33,7 +35,11 @@ export function testHttpAdapter(accepts: readonly string[] = ['nl.accounts.accou
         async deliver(delivery, attempt) {
           if (delivery.message.subject === 'crash') throw new TypeError('a bug in the test adapter');
           const url = ctx.settings.urls[Number(delivery.target.slice(4))] ?? '';
-          const body = JSON.stringify({ id: delivery.message.id, type: delivery.message.type, data: delivery.message.data });
+          const body = JSON.stringify({
+            id: delivery.message.id,
+            type: delivery.message.type,
+            data: delivery.message.data,
+          });
           const result = await ctx.http.send({
             method: 'POST',
             url,

@@ -51,11 +51,16 @@ describe('integration: authentication and authorisation', function () {
   }
 
   before(async () => {
-    gw = await startGateway({ adapters: [testHttpAdapter()], adapterSettings: { 'test-http': { urls: [] } } });
+    gw = await startGateway({
+      adapters: [testHttpAdapter()],
+      adapterSettings: { 'test-http': { urls: [] } },
+    });
     const document = (await gw.request('GET', '/v1/openapi.json')).body;
     const globalSecurity = document.security;
     operations = [];
-    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const [path, item] of Object.entries(
+      document.paths as Record<string, Record<string, Record<string, unknown>>>,
+    )) {
       for (const [method, operation] of Object.entries(item)) {
         if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
         const security = (operation.security ?? globalSecurity) as unknown[] | undefined;
@@ -74,7 +79,8 @@ describe('integration: authentication and authorisation', function () {
     if (gw) {
       const logs = gw.logs.text();
       await gw.stop();
-      for (const secret of secrets) assert.ok(!logs.includes(secret), `a secret appears in the logs: ${secret.slice(0, 6)}…`);
+      for (const secret of secrets)
+        assert.ok(!logs.includes(secret), `a secret appears in the logs: ${secret.slice(0, 6)}…`);
     }
   });
 
@@ -89,10 +95,22 @@ describe('integration: authentication and authorisation', function () {
       assert.ok(operations.length >= 20, `only ${operations.length} operations`);
       for (const op of operations.filter((o) => !o.public)) {
         assert.ok(op.scope, `${op.operationId} has no x-koppel-scope: any token would do`);
-        assert.ok((ALL_SCOPES as readonly string[]).includes(op.scope), `${op.operationId}: unknown scope ${op.scope}`);
+        assert.ok(
+          (ALL_SCOPES as readonly string[]).includes(op.scope),
+          `${op.operationId}: unknown scope ${op.scope}`,
+        );
       }
-      const publicIds = operations.filter((o) => o.public).map((o) => o.operationId).sort();
-      assert.deepEqual(publicIds, ['meta.openapi', 'oauth2.jwks', 'oauth2.token', 'schemas.get', 'schemas.list']);
+      const publicIds = operations
+        .filter((o) => o.public)
+        .map((o) => o.operationId)
+        .sort();
+      assert.deepEqual(publicIds, [
+        'meta.openapi',
+        'oauth2.jwks',
+        'oauth2.token',
+        'schemas.get',
+        'schemas.list',
+      ]);
     });
 
     it('answers 401 with a Bearer challenge without a token, whatever the body', async () => {
@@ -100,8 +118,14 @@ describe('integration: authentication and authorisation', function () {
       for (const op of operations.filter((o) => !o.public)) {
         for (const body of [{}, { garbage: true }]) {
           const answer = await call(op, undefined, body);
-          if (answer.status !== 401 || answer.body?.type !== 'urn:koppel:problem:unauthorized' || !/^Bearer /.test(answer.headers.get('www-authenticate') ?? '')) {
-            failures.push(`${op.method} ${op.path} body ${JSON.stringify(body)}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          if (
+            answer.status !== 401 ||
+            answer.body?.type !== 'urn:koppel:problem:unauthorized' ||
+            !/^Bearer /.test(answer.headers.get('www-authenticate') ?? '')
+          ) {
+            failures.push(
+              `${op.method} ${op.path} body ${JSON.stringify(body)}: ${answer.status} ${JSON.stringify(answer.body)}`,
+            );
           }
         }
       }
@@ -117,7 +141,8 @@ describe('integration: authentication and authorisation', function () {
       for (const op of operations.filter((o) => !o.public)) {
         for (const token of ['garbage', forged, unsigned, `${valid}x`]) {
           const answer = await call(op, token);
-          if (answer.status !== 401) failures.push(`${op.method} ${op.path} with ${token.slice(0, 12)}…: ${answer.status}`);
+          if (answer.status !== 401)
+            failures.push(`${op.method} ${op.path} with ${token.slice(0, 12)}…: ${answer.status}`);
         }
       }
       assert.deepEqual(failures, []);
@@ -131,14 +156,24 @@ describe('integration: authentication and authorisation', function () {
         for (const scope of ALL_SCOPES) {
           if (scope === op.scope || scope === 'admin') continue;
           const answer = await call(op, tokens.get(scope));
-          if (answer.status !== 403 || answer.body?.type !== 'urn:koppel:problem:forbidden' || answer.headers.get('content-type')?.split(';')[0] !== PROBLEM) {
-            failures.push(`${op.method} ${op.path} with ${scope}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          if (
+            answer.status !== 403 ||
+            answer.body?.type !== 'urn:koppel:problem:forbidden' ||
+            answer.headers.get('content-type')?.split(';')[0] !== PROBLEM
+          ) {
+            failures.push(
+              `${op.method} ${op.path} with ${scope}: ${answer.status} ${JSON.stringify(answer.body)}`,
+            );
           }
         }
         for (const scope of [op.scope as string, 'admin']) {
           const answer = await call(op, tokens.get(scope));
-          if (answer.status === 401 || answer.status === 403) failures.push(`${op.method} ${op.path} refused to ${scope}: ${answer.status}`);
-          if (answer.status >= 500) failures.push(`${op.method} ${op.path} with ${scope}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          if (answer.status === 401 || answer.status === 403)
+            failures.push(`${op.method} ${op.path} refused to ${scope}: ${answer.status}`);
+          if (answer.status >= 500)
+            failures.push(
+              `${op.method} ${op.path} with ${scope}: ${answer.status} ${JSON.stringify(answer.body)}`,
+            );
         }
       }
       assert.deepEqual(failures, []);
@@ -173,7 +208,11 @@ describe('integration: authentication and authorisation', function () {
       const account = await credentials();
       await issued(
         await tokenRequest(
-          { grant_type: 'client_credentials', client_id: account.clientId, client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}` },
+          {
+            grant_type: 'client_credentials',
+            client_id: account.clientId,
+            client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}`,
+          },
           { 'content-type': 'application/json' },
         ),
       );
@@ -182,8 +221,15 @@ describe('integration: authentication and authorisation', function () {
     it('issues a token for HTTP Basic client authentication', async () => {
       const account = await credentials();
       const secret = `${account.apiToken}${await generate({ secret: account.totpSecret })}`;
-      const basic = Buffer.from(`${encodeURIComponent(account.clientId)}:${encodeURIComponent(secret)}`).toString('base64');
-      await issued(await tokenRequest({ grant_type: 'client_credentials' }, { ...FORM, authorization: `Basic ${basic}` }));
+      const basic = Buffer.from(
+        `${encodeURIComponent(account.clientId)}:${encodeURIComponent(secret)}`,
+      ).toString('base64');
+      await issued(
+        await tokenRequest(
+          { grant_type: 'client_credentials' },
+          { ...FORM, authorization: `Basic ${basic}` },
+        ),
+      );
     });
 
     it('narrows the token to a requested scope, and refuses a scope the account lacks', async () => {
@@ -211,7 +257,11 @@ describe('integration: authentication and authorisation', function () {
     it('refuses a wrong TOTP code with 401 invalid_client', async () => {
       const account = await credentials();
       const wrong = await generate({ secret: (await credentials()).totpSecret });
-      const answer = await tokenRequest({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: `${account.apiToken}${wrong}` });
+      const answer = await tokenRequest({
+        grant_type: 'client_credentials',
+        client_id: account.clientId,
+        client_secret: `${account.apiToken}${wrong}`,
+      });
       assert.equal(answer.status, 401);
       assert.equal(answer.body.error, 'invalid_client');
       assert.match(answer.headers.get('www-authenticate') ?? '', /^Basic /);
@@ -226,7 +276,11 @@ describe('integration: authentication and authorisation', function () {
         ['kpl_unknown', `${account.apiToken}${code}`],
         [account.clientId, account.apiToken],
       ] as const) {
-        const answer = await tokenRequest({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+        const answer = await tokenRequest({
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_secret: secret,
+        });
         assert.equal(answer.status, 401, JSON.stringify(answer.body));
         assert.equal(answer.body.error, 'invalid_client');
       }
@@ -234,7 +288,11 @@ describe('integration: authentication and authorisation', function () {
 
     it('refuses a replayed code', async () => {
       const account = await credentials();
-      const body = { grant_type: 'client_credentials', client_id: account.clientId, client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}` };
+      const body = {
+        grant_type: 'client_credentials',
+        client_id: account.clientId,
+        client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}`,
+      };
       await issued(await tokenRequest(body));
       const replay = await tokenRequest(body);
       assert.equal(replay.status, 401);
@@ -244,7 +302,11 @@ describe('integration: authentication and authorisation', function () {
 
     it('lets exactly one of two simultaneous requests with the same code through', async () => {
       const account = await credentials();
-      const body = { grant_type: 'client_credentials', client_id: account.clientId, client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}` };
+      const body = {
+        grant_type: 'client_credentials',
+        client_id: account.clientId,
+        client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}`,
+      };
       const answers = await Promise.all([tokenRequest(body), tokenRequest(body), tokenRequest(body)]);
       assert.deepEqual(answers.map((a) => a.status).sort(), [200, 401, 401]);
       for (const a of answers) if (a.status === 200) secrets.push(a.body.access_token);
@@ -254,7 +316,15 @@ describe('integration: authentication and authorisation', function () {
       const account = await credentials();
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        statuses.push((await tokenRequest({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: `kpt_guess${i}123456` })).status);
+        statuses.push(
+          (
+            await tokenRequest({
+              grant_type: 'client_credentials',
+              client_id: account.clientId,
+              client_secret: `kpt_guess${i}123456`,
+            })
+          ).status,
+        );
       }
       assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
       const limited = await tokenRequest({
@@ -267,14 +337,23 @@ describe('integration: authentication and authorisation', function () {
       assert.ok(Number(limited.headers.get('retry-after')) >= 1);
       const other = await credentials();
       await issued(
-        await tokenRequest({ grant_type: 'client_credentials', client_id: other.clientId, client_secret: `${other.apiToken}${await generate({ secret: other.totpSecret })}` }),
+        await tokenRequest({
+          grant_type: 'client_credentials',
+          client_id: other.clientId,
+          client_secret: `${other.apiToken}${await generate({ secret: other.totpSecret })}`,
+        }),
       );
     });
 
     it('answers malformed requests with an RFC 6749 error, never a 5xx', async () => {
       const cases: Array<[string, Record<string, string>, number, string]> = [
         ['no grant type', { client_id: 'kpl_x', client_secret: 'x123456' }, 400, 'invalid_request'],
-        ['another grant type', { grant_type: 'password', client_id: 'kpl_x', client_secret: 'x123456' }, 400, 'unsupported_grant_type'],
+        [
+          'another grant type',
+          { grant_type: 'password', client_id: 'kpl_x', client_secret: 'x123456' },
+          400,
+          'unsupported_grant_type',
+        ],
         ['no client', { grant_type: 'client_credentials' }, 401, 'invalid_client'],
       ];
       for (const [name, body, status, error] of cases) {
@@ -282,9 +361,15 @@ describe('integration: authentication and authorisation', function () {
         assert.equal(answer.status, status, `${name}: ${JSON.stringify(answer.body)}`);
         assert.equal(answer.body.error, error, name);
       }
-      const text = await gw.request('POST', '/oauth2/token', { body: 'grant_type=client_credentials', headers: { 'content-type': 'text/plain' } });
+      const text = await gw.request('POST', '/oauth2/token', {
+        body: 'grant_type=client_credentials',
+        headers: { 'content-type': 'text/plain' },
+      });
       assert.equal(text.status, 415);
-      const bad = await tokenRequest({ grant_type: 'client_credentials' }, { ...FORM, authorization: 'Basic %%%' });
+      const bad = await tokenRequest(
+        { grant_type: 'client_credentials' },
+        { ...FORM, authorization: 'Basic %%%' },
+      );
       assert.equal(bad.status, 401);
     });
   });
@@ -292,7 +377,10 @@ describe('integration: authentication and authorisation', function () {
   describe('accounts API', () => {
     it('shows the secrets once at creation, never in the list, and the account works', async () => {
       const admin = await gw.token(['admin']);
-      const created = await gw.request('POST', '/v1/accounts', { token: admin, body: { name: 'Zaaksysteem Gemeente', scopes: ['messages:write'] } });
+      const created = await gw.request('POST', '/v1/accounts', {
+        token: admin,
+        body: { name: 'Zaaksysteem Gemeente', scopes: ['messages:write'] },
+      });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const { clientId, apiToken, totpSecret, otpauthUri } = created.body;
       secrets.push(apiToken, totpSecret);
@@ -304,12 +392,23 @@ describe('integration: authentication and authorisation', function () {
       const text = JSON.stringify(list.body);
       assert.ok(!text.includes(apiToken) && !text.includes(totpSecret), 'no secret in the list');
       const listed = list.body.items.find((a: { clientId: string }) => a.clientId === clientId);
-      assert.deepEqual(Object.keys(listed).sort(), ['clientId', 'createdAt', 'disabledAt', 'employers', 'name', 'scopes']);
+      assert.deepEqual(Object.keys(listed).sort(), [
+        'clientId',
+        'createdAt',
+        'disabledAt',
+        'employers',
+        'name',
+        'scopes',
+      ]);
       assert.deepEqual(listed.scopes, ['messages:write']);
       assert.deepEqual(listed.employers, ['*']);
       assert.equal(listed.disabledAt, null);
       const token = await issued(
-        await tokenRequest({ grant_type: 'client_credentials', client_id: clientId, client_secret: `${apiToken}${await generate({ secret: totpSecret })}` }),
+        await tokenRequest({
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_secret: `${apiToken}${await generate({ secret: totpSecret })}`,
+        }),
       );
       assert.equal((await gw.request('GET', '/v1/messages?limit=1', { token })).status, 403);
     });
@@ -317,7 +416,11 @@ describe('integration: authentication and authorisation', function () {
     it('disables an account: its token stops working at once and it gets no new one', async () => {
       const account = await credentials(['messages:read']);
       const token = await issued(
-        await tokenRequest({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}` }),
+        await tokenRequest({
+          grant_type: 'client_credentials',
+          client_id: account.clientId,
+          client_secret: `${account.apiToken}${await generate({ secret: account.totpSecret })}`,
+        }),
       );
       assert.equal((await gw.request('GET', '/v1/messages', { token })).status, 200);
       const admin = await gw.token(['admin']);
@@ -372,7 +475,10 @@ describe('integration: authentication and authorisation', function () {
       }
       const token = await gw.token();
       const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8'));
-      assert.ok(answer.body.keys.some((k: { kid: string }) => k.kid === header.kid), 'the signing key is published');
+      assert.ok(
+        answer.body.keys.some((k: { kid: string }) => k.kid === header.kid),
+        'the signing key is published',
+      );
     });
   });
 });

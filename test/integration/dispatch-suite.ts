@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { delivered, type AdapterDefinition } from '../../gateway/adapter-kit/index.ts';
 import type { DeliveriesTable } from '../../gateway/store/schema.ts';
 import type { Backend } from '../helpers/backends.ts';
-import { accountChangedEvent, startGateway, type StartOptions, type TestGateway } from '../helpers/gateway.ts';
+import {
+  accountChangedEvent,
+  startGateway,
+  type StartOptions,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
 import { testHttpAdapter, type TestHttpSettings } from '../helpers/test-adapter.ts';
 
@@ -27,7 +32,9 @@ function orderedAdapter(): AdapterDefinition<TestHttpSettings> {
       const instance = await base.create(ctx);
       return {
         ...instance,
-        plan: async (message) => [{ target: 'url-0', orderingKey: message.subject ?? 'none', orderingPosition: message.time ?? '' }],
+        plan: async (message) => [
+          { target: 'url-0', orderingKey: message.subject ?? 'none', orderingPosition: message.time ?? '' },
+        ],
       };
     },
   };
@@ -67,7 +74,9 @@ function jobAdapter(runs: number[], intervalMs: number): AdapterDefinition<objec
     retry: { delaysMs: [100], afterLast: 'fail', jitter: 0, retryAfter: 'ignore' },
     async create() {
       return {
-        jobs: [{ name: 'count', intervalMs: async () => intervalMs, run: async () => void runs.push(Date.now()) }],
+        jobs: [
+          { name: 'count', intervalMs: async () => intervalMs, run: async () => void runs.push(Date.now()) },
+        ],
         plan: async () => [],
         deliver: async () => delivered(),
         health: async () => ({ ok: true }),
@@ -114,7 +123,11 @@ export function dispatchSuite(backend: () => Backend): void {
     return started;
   }
 
-  async function httpGateway(receiver: HttpPartner, env: Record<string, string> = {}, shared?: Cluster): Promise<TestGateway> {
+  async function httpGateway(
+    receiver: HttpPartner,
+    env: Record<string, string> = {},
+    shared?: Cluster,
+  ): Promise<TestGateway> {
     return gateway({
       adapters: [testHttpAdapter()],
       adapterSettings: { 'test-http': { urls: [receiver.url] } },
@@ -124,7 +137,10 @@ export function dispatchSuite(backend: () => Backend): void {
   }
 
   async function postBatch(g: TestGateway, events: unknown[]): Promise<string[]> {
-    const answer = await g.request('POST', '/v1/messages/batch', { body: events, token: await g.token(['messages:write']) });
+    const answer = await g.request('POST', '/v1/messages/batch', {
+      body: events,
+      token: await g.token(['messages:write']),
+    });
     assert.equal(answer.status, 207, JSON.stringify(answer.body));
     return (answer.body.results as Array<{ status: number; id: string }>).map((r) => {
       assert.equal(r.status, 202);
@@ -139,17 +155,28 @@ export function dispatchSuite(backend: () => Backend): void {
   }
 
   function deliveriesOf(g: TestGateway, messageIds: readonly string[]): Promise<DeliveriesTable[]> {
-    return g.gateway.store.db.selectFrom('deliveries').selectAll().where('message_id', 'in', messageIds).execute();
+    return g.gateway.store.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('message_id', 'in', messageIds)
+      .execute();
   }
 
-  async function settled(g: TestGateway, messageIds: readonly string[], timeoutMs = 15_000): Promise<DeliveriesTable[]> {
+  async function settled(
+    g: TestGateway,
+    messageIds: readonly string[],
+    timeoutMs = 15_000,
+  ): Promise<DeliveriesTable[]> {
     return g.eventually(async () => {
       const rows = await deliveriesOf(g, messageIds);
-      return rows.length > 0 && rows.every((r) => r.status === 'delivered' || r.status === 'failed') ? rows : undefined;
+      return rows.length > 0 && rows.every((r) => r.status === 'delivered' || r.status === 'failed')
+        ? rows
+        : undefined;
     }, timeoutMs);
   }
 
-  const messageIdsSeenBy = (receiver: HttpPartner): string[] => receiver.received.map((r) => String(r.headers['x-koppel-message-id']));
+  const messageIdsSeenBy = (receiver: HttpPartner): string[] =>
+    receiver.received.map((r) => String(r.headers['x-koppel-message-id']));
 
   it('delivers a message, and the receiver sees its message id', async function () {
     const receiver = await partner();
@@ -160,7 +187,10 @@ export function dispatchSuite(backend: () => Backend): void {
     assert.deepEqual(messageIdsSeenBy(receiver), [id]);
     const detail = await g.get(`/v1/messages/${id}`);
     assert.deepEqual(
-      detail.body.deliveries.map((d: { status: string; attemptLog: Array<{ outcome: string }> }) => [d.status, d.attemptLog.map((a) => a.outcome)]),
+      detail.body.deliveries.map((d: { status: string; attemptLog: Array<{ outcome: string }> }) => [
+        d.status,
+        d.attemptLog.map((a) => a.outcome),
+      ]),
       [['delivered', ['delivered']]],
     );
   });
@@ -174,8 +204,16 @@ export function dispatchSuite(backend: () => Backend): void {
     assert.equal(row?.status, 'delivered');
     assert.equal(row?.attempts, 2);
     assert.deepEqual(messageIdsSeenBy(receiver), [id, id]);
-    const attempts = await g.gateway.store.db.selectFrom('attempts').select(['number', 'outcome']).where('delivery_id', '=', row?.id ?? '').orderBy('number').execute();
-    assert.deepEqual(attempts, [{ number: 1, outcome: 'transient' }, { number: 2, outcome: 'delivered' }]);
+    const attempts = await g.gateway.store.db
+      .selectFrom('attempts')
+      .select(['number', 'outcome'])
+      .where('delivery_id', '=', row?.id ?? '')
+      .orderBy('number')
+      .execute();
+    assert.deepEqual(attempts, [
+      { number: 1, outcome: 'transient' },
+      { number: 2, outcome: 'delivered' },
+    ]);
   });
 
   it('fails a delivery whose retries are exhausted, with an error-log entry', async function () {
@@ -187,7 +225,11 @@ export function dispatchSuite(backend: () => Backend): void {
     assert.equal(row?.status, 'failed');
     assert.equal(row?.attempts, 3, 'one attempt and the two retries of 50ms,100ms');
     assert.equal(receiver.received.length, 3);
-    const errors = await g.gateway.store.db.selectFrom('error_log').select(['kind', 'attempt_number']).where('delivery_id', '=', row?.id ?? '').execute();
+    const errors = await g.gateway.store.db
+      .selectFrom('error_log')
+      .select(['kind', 'attempt_number'])
+      .where('delivery_id', '=', row?.id ?? '')
+      .execute();
     assert.deepEqual(errors, [{ kind: 'exhausted', attempt_number: 3 }]);
   });
 
@@ -202,7 +244,10 @@ export function dispatchSuite(backend: () => Backend): void {
       return { status: 200 };
     });
     const g = await httpGateway(receiver, { KOPPEL_CONCURRENCY: '3' });
-    const ids = await postBatch(g, Array.from({ length: 12 }, () => accountChangedEvent()));
+    const ids = await postBatch(
+      g,
+      Array.from({ length: 12 }, () => accountChangedEvent()),
+    );
     const rows = await settled(g, ids);
     assert.ok(rows.every((r) => r.status === 'delivered'));
     assert.equal(receiver.received.length, 12);
@@ -236,14 +281,21 @@ export function dispatchSuite(backend: () => Backend): void {
       event(zaak, '2026-11-23T10:00:01Z'),
     ]);
     const rows = await settled(g, [later ?? '', other ?? '', earlier ?? '']);
-    assert.ok(rows.every((r) => r.status === 'delivered'), JSON.stringify(rows));
+    assert.ok(
+      rows.every((r) => r.status === 'delivered'),
+      JSON.stringify(rows),
+    );
     const seen = messageIdsSeenBy(receiver);
     assert.deepEqual(
       seen.filter((id) => id !== other),
       [earlier, earlier, later],
       'the earlier one first (503, then delivered), the later one only after it',
     );
-    assert.deepEqual(seen.filter((id) => id === other), [other], 'another key is not held back');
+    assert.deepEqual(
+      seen.filter((id) => id === other),
+      [other],
+      'another key is not held back',
+    );
   });
 
   it('hands deliveries of a periodic adapter over at its tick, in batches of batchSize', async function () {
@@ -253,7 +305,10 @@ export function dispatchSuite(backend: () => Backend): void {
     await g.eventually(async () => (batches.flat().includes(primer) ? true : undefined));
     // A tick has just run, so the next is about 1.5 s away: the seven wait for it.
     const ticksBefore = batches.length;
-    const ids = await postBatch(g, Array.from({ length: 7 }, () => accountChangedEvent()));
+    const ids = await postBatch(
+      g,
+      Array.from({ length: 7 }, () => accountChangedEvent()),
+    );
     assert.deepEqual(
       (await deliveriesOf(g, ids)).map((r) => r.status),
       Array(7).fill('pending'),
@@ -261,7 +316,10 @@ export function dispatchSuite(backend: () => Backend): void {
     const rows = await settled(g, ids);
     assert.ok(rows.every((r) => r.status === 'delivered' && r.attempts === 1));
     const after = batches.slice(ticksBefore);
-    assert.deepEqual(after.map((b) => b.length), [3, 3, 1]);
+    assert.deepEqual(
+      after.map((b) => b.length),
+      [3, 3, 1],
+    );
     assert.deepEqual(after.flat().sort(), [...ids].sort());
   });
 
@@ -301,7 +359,11 @@ export function dispatchSuite(backend: () => Backend): void {
     assert.equal(row?.status, 'delivered');
     assert.equal(row?.leased_by, null);
     await sleep(300);
-    assert.deepEqual(messageIdsSeenBy(receiver), [orphaned], 'the delivery with a live lease is left to its worker');
+    assert.deepEqual(
+      messageIdsSeenBy(receiver),
+      [orphaned],
+      'the delivery with a live lease is left to its worker',
+    );
     const [heldRow] = await deliveriesOf(api, [held]);
     assert.equal(heldRow?.status, 'active');
     assert.equal(heldRow?.leased_by, 'alive-elsewhere');

@@ -49,9 +49,13 @@ export async function spawnGateway(env: Record<string, string>, logFile: string)
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const url = await Promise.race([
-    new Promise<string>((resolve) => lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url))),
+    new Promise<string>((resolve) =>
+      lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url)),
+    ),
     exited.then(({ code }) => {
-      throw new Error(`gateway process exited with ${code} before listening:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      throw new Error(
+        `gateway process exited with ${code} before listening:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+      );
     }),
   ]);
   return { url, child, exited };
@@ -60,12 +64,21 @@ export async function spawnGateway(env: Record<string, string>, logFile: string)
 /** An account made directly in the store (as `koppel accounts create` does) and a token for it. */
 async function fetchToken(url: string, store: Store, secretKey: string): Promise<string> {
   const box = createSecretBox(Buffer.from(secretKey, 'base64'));
-  const account = await createAccount(store.db, box, { name: 'durability', scopes: ['messages:write'], employers: ['*'], now: new Date() });
+  const account = await createAccount(store.db, box, {
+    name: 'durability',
+    scopes: ['messages:write'],
+    employers: ['*'],
+    now: new Date(),
+  });
   const code = await generate({ secret: account.totpSecret });
   const answer = await fetch(`${url}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: `${account.apiToken}${code}` }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: account.clientId,
+      client_secret: `${account.apiToken}${code}`,
+    }),
   });
   assert.equal(answer.status, 200, await answer.clone().text());
   return ((await answer.json()) as { access_token: string }).access_token;
@@ -77,7 +90,9 @@ async function fetchToken(url: string, store: Store, secretKey: string): Promise
  * client would: the same CloudEvents id, so a committed one answers with its first message id),
  * and waits until the receiver has seen every accepted message id.
  */
-export async function killAndRestartUnderLoad(backendEnv: Record<string, string>): Promise<DurabilityFigures> {
+export async function killAndRestartUnderLoad(
+  backendEnv: Record<string, string>,
+): Promise<DurabilityFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'koppel-durability-'));
   const receiver = await startHttpPartner();
   // A small delay keeps deliveries in flight, so that the kill cuts some off.
@@ -139,8 +154,16 @@ export async function killAndRestartUnderLoad(backendEnv: Record<string, string>
         dying.child.kill('SIGKILL');
         await dying.exited;
         // Read before the restart: which deliveries the dead process held.
-        const active = await store.db.selectFrom('deliveries').select('message_id').where('status', '=', 'active').execute();
-        const done = await store.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'delivered').executeTakeFirstOrThrow();
+        const active = await store.db
+          .selectFrom('deliveries')
+          .select('message_id')
+          .where('status', '=', 'active')
+          .execute();
+        const done = await store.db
+          .selectFrom('deliveries')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', '=', 'delivered')
+          .executeTakeFirstOrThrow();
         gateway = await spawnGateway(env, logFile);
         token = await fetchToken(gateway.url, store, secretKey);
         current = { url: gateway.url, token };
@@ -158,7 +181,9 @@ export async function killAndRestartUnderLoad(backendEnv: Record<string, string>
             headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
             body: JSON.stringify(single ? group[0] : group),
           });
-          const body = (await answer.json()) as { id: string; duplicate: boolean } & { results: Array<{ status: number; id: string; duplicate: boolean }> };
+          const body = (await answer.json()) as { id: string; duplicate: boolean } & {
+            results: Array<{ status: number; id: string; duplicate: boolean }>;
+          };
           const results = single ? [{ ...body, status: answer.status }] : body.results;
           assert.equal(answer.status, single ? 202 : 207, JSON.stringify(body).slice(0, 500));
           results.forEach((result, i) => {
@@ -206,7 +231,12 @@ export async function killAndRestartUnderLoad(backendEnv: Record<string, string>
     }
     // Let attempts re-taken after the lease finish, so that every repeat is counted.
     for (;;) {
-      const open = await store.db.selectFrom('deliveries').select('status').where('status', '!=', 'delivered').limit(5).execute();
+      const open = await store.db
+        .selectFrom('deliveries')
+        .select('status')
+        .where('status', '!=', 'delivered')
+        .limit(5)
+        .execute();
       if (open.length === 0) break;
       if (Date.now() > deadline) throw new Error(`deliveries not delivered: ${JSON.stringify(open)}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -215,7 +245,11 @@ export async function killAndRestartUnderLoad(backendEnv: Record<string, string>
     const counts = new Map<string, number>();
     for (const request of receiver.received) {
       const id = String(request.headers['x-koppel-message-id']);
-      assert.equal((JSON.parse(request.text) as { id: string }).id, id, 'body and header carry the same message id');
+      assert.equal(
+        (JSON.parse(request.text) as { id: string }).id,
+        id,
+        'body and header carry the same message id',
+      );
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     const repeated = [...counts].filter(([, n]) => n > 1);
@@ -230,10 +264,20 @@ export async function killAndRestartUnderLoad(backendEnv: Record<string, string>
     };
     console.log(`      durability: ${JSON.stringify(figures)}`);
 
-    assert.equal(acceptedIds.size, TOTAL, 'every CloudEvent was accepted once (re-posts answer with the first message id)');
-    assert.deepEqual([...counts.keys()].filter((id) => !acceptedIds.has(id)), [], 'nothing delivered that was not accepted');
+    assert.equal(
+      acceptedIds.size,
+      TOTAL,
+      'every CloudEvent was accepted once (re-posts answer with the first message id)',
+    );
     assert.deepEqual(
-      repeated.filter(([id, n]) => n > 2 || !atKill.activeIds.has(id)).map(([id, n]) => ({ id, n, firstSeenMsAfterKill: (firstSeen.get(id) ?? 0) - killedAt })),
+      [...counts.keys()].filter((id) => !acceptedIds.has(id)),
+      [],
+      'nothing delivered that was not accepted',
+    );
+    assert.deepEqual(
+      repeated
+        .filter(([id, n]) => n > 2 || !atKill.activeIds.has(id))
+        .map(([id, n]) => ({ id, n, firstSeenMsAfterKill: (firstSeen.get(id) ?? 0) - killedAt })),
       [],
       'a repeat only for a delivery in flight at the kill, and only once',
     );

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { accountChangedEvent, exampleData, startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.ts';
+import {
+  accountChangedEvent,
+  exampleData,
+  startGateway,
+  type HttpAnswer,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
 import { testHttpAdapter } from '../helpers/test-adapter.ts';
 
@@ -8,12 +14,18 @@ const PROBLEM = 'application/problem+json';
 const ZAAK = 'nl.zaken.zaak-status-gezet';
 
 async function messageCount(gw: TestGateway): Promise<number> {
-  const row = await gw.gateway.store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await gw.gateway.store.db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 async function deliveryCount(gw: TestGateway): Promise<number> {
-  const row = await gw.gateway.store.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await gw.gateway.store.db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -32,7 +44,9 @@ async function allPages(gw: TestGateway, query: string): Promise<{ pages: number
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const answer: HttpAnswer = await gw.get(`/v1/messages?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const answer: HttpAnswer = await gw.get(
+      `/v1/messages?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     ids.push(...answer.body.items.map((m: { id: string }) => m.id));
     cursor = answer.body.nextCursor;
@@ -67,7 +81,11 @@ describe('integration: ingest', function () {
     gw.request('POST', path, { body, token: writer, headers: { 'content-type': contentType } });
 
   describe('POST /v1/messages', () => {
-    for (const contentType of ['application/cloudevents+json', 'application/json', 'application/cloudevents+json; charset=utf-8']) {
+    for (const contentType of [
+      'application/cloudevents+json',
+      'application/json',
+      'application/cloudevents+json; charset=utf-8',
+    ]) {
       it(`takes ${contentType}: 202 with the Koppel id, Location and the planned deliveries`, async () => {
         const event = accountChangedEvent();
         const before = await messageCount(gw);
@@ -106,7 +124,9 @@ describe('integration: ingest', function () {
       const before = await messageCount(gw);
       const answer = await gw.post(event);
       assertProblem(answer, 400, 'validation-failed');
-      const pointers = (answer.body.errors as Array<{ pointer: string; detail: string }>).map((e) => e.pointer).sort();
+      const pointers = (answer.body.errors as Array<{ pointer: string; detail: string }>)
+        .map((e) => e.pointer)
+        .sort();
       assert.deepEqual(
         pointers,
         [
@@ -124,9 +144,14 @@ describe('integration: ingest', function () {
         JSON.stringify(answer.body.errors, null, 1),
       );
       for (const error of answer.body.errors) assert.ok(error.detail.length > 0);
-      assert.match(answer.body.errors.find((e: { pointer: string }) => e.pointer === '/subject').detail, /BSN/);
+      assert.match(
+        answer.body.errors.find((e: { pointer: string }) => e.pointer === '/subject').detail,
+        /BSN/,
+      );
       assert.equal(await messageCount(gw), before);
-      const found = await gw.get(`/v1/messages?source=${encodeURIComponent(String(event.source))}&eventId=${encodeURIComponent(String(event.id))}`);
+      const found = await gw.get(
+        `/v1/messages?source=${encodeURIComponent(String(event.source))}&eventId=${encodeURIComponent(String(event.id))}`,
+      );
       assert.deepEqual(found.body.items, []);
     });
 
@@ -134,7 +159,10 @@ describe('integration: ingest', function () {
       const before = await messageCount(gw);
       const answer = await gw.post(accountChangedEvent({ type: 'nl.onbekend.iets-gebeurd' }));
       assertProblem(answer, 422, 'unknown-message-type');
-      assert.deepEqual(answer.body.errors.map((e: { pointer: string }) => e.pointer), ['/type']);
+      assert.deepEqual(
+        answer.body.errors.map((e: { pointer: string }) => e.pointer),
+        ['/type'],
+      );
       assert.equal(await messageCount(gw), before);
     });
 
@@ -147,7 +175,13 @@ describe('integration: ingest', function () {
       assert.equal(await messageCount(gw), before);
     });
 
-    for (const contentType of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'application/cloudevents-batch+json', 'multipart/form-data; boundary=x']) {
+    for (const contentType of [
+      'text/plain',
+      'application/xml',
+      'application/x-www-form-urlencoded',
+      'application/cloudevents-batch+json',
+      'multipart/form-data; boundary=x',
+    ]) {
       it(`answers Content-Type ${contentType} with 415 and stores nothing`, async () => {
         const before = await messageCount(gw);
         const answer = await postAs(JSON.stringify(accountChangedEvent()), contentType);
@@ -158,7 +192,10 @@ describe('integration: ingest', function () {
 
     it('answers a missing body with 400 and stores nothing', async () => {
       const before = await messageCount(gw);
-      const answer = await gw.request('POST', '/v1/messages', { token: writer, headers: { 'content-type': 'application/json' } });
+      const answer = await gw.request('POST', '/v1/messages', {
+        token: writer,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(answer.status, 400, JSON.stringify(answer.body));
       assert.equal(answer.headers.get('content-type')?.split(';')[0], PROBLEM);
       assert.equal(await messageCount(gw), before);
@@ -181,7 +218,11 @@ describe('integration: ingest', function () {
       assert.equal(await messageCount(gw), messages);
       assert.equal(await deliveryCount(gw), deliveries);
       const stored = await gw.get(`/v1/messages/${first.body.id}`);
-      assert.equal(stored.body.event.data.accountId, (event.data as { accountId: string }).accountId, 'the first version is kept');
+      assert.equal(
+        stored.body.event.data.accountId,
+        (event.data as { accountId: string }).accountId,
+        'the first version is kept',
+      );
     });
 
     it('treats the same id from another source as another message', async () => {
@@ -199,10 +240,18 @@ describe('integration: ingest', function () {
       const answers = await Promise.all(Array.from({ length: 8 }, () => gw.post(event)));
       for (const a of answers) assert.equal(a.status, 202, JSON.stringify(a.body));
       assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, 'one Koppel id for all');
-      assert.equal(answers.filter((a) => a.body.duplicate === false).length, 1, 'exactly one is the original');
+      assert.equal(
+        answers.filter((a) => a.body.duplicate === false).length,
+        1,
+        'exactly one is the original',
+      );
       assert.equal(answers.filter((a) => a.body.deliveries.length > 0).length, 1, 'deliveries planned once');
       assert.equal(await messageCount(gw), before + 1);
-      const deliveries = await gw.gateway.store.db.selectFrom('deliveries').select('id').where('message_id', '=', answers[0]?.body.id).execute();
+      const deliveries = await gw.gateway.store.db
+        .selectFrom('deliveries')
+        .select('id')
+        .where('message_id', '=', answers[0]?.body.id)
+        .execute();
       assert.equal(deliveries.length, 2);
     });
 
@@ -212,9 +261,14 @@ describe('integration: ingest', function () {
       const first = gw.post(event);
       await pause(1);
       const answers = [await first, ...(await Promise.all([gw.post(event), gw.post(event)]))];
-      assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, JSON.stringify(answers.map((a) => a.body)));
+      assert.equal(
+        new Set(answers.map((a) => a.body.id)).size,
+        1,
+        JSON.stringify(answers.map((a) => a.body)),
+      );
       assert.equal(await messageCount(gw), before + 1);
-      for (const a of answers) assert.equal((await gw.get(`/v1/messages/${a.body.id}`)).status, 200, 'every answered id exists');
+      for (const a of answers)
+        assert.equal((await gw.get(`/v1/messages/${a.body.id}`)).status, 200, 'every answered id exists');
     });
   });
 
@@ -228,7 +282,11 @@ describe('integration: ingest', function () {
       const unknown = accountChangedEvent({ type: 'nl.onbekend.iets' });
       const garbage = 42;
       const before = await messageCount(gw);
-      const answer = await postAs([good1, bad, good2, unknown, garbage, good1], batchType, '/v1/messages/batch');
+      const answer = await postAs(
+        [good1, bad, good2, unknown, garbage, good1],
+        batchType,
+        '/v1/messages/batch',
+      );
       assert.equal(answer.status, 207, JSON.stringify(answer.body));
       assert.equal(answer.body.accepted, 3);
       assert.equal(answer.body.rejected, 3);
@@ -241,7 +299,10 @@ describe('integration: ingest', function () {
       assert.equal(r[1].type, 'urn:koppel:problem:validation-failed');
       assert.equal(r[1].title, 'The request is not valid');
       assert.equal(r[1].index, 1);
-      assert.deepEqual(r[1].errors.map((e: { pointer: string }) => e.pointer), ['/source']);
+      assert.deepEqual(
+        r[1].errors.map((e: { pointer: string }) => e.pointer),
+        ['/source'],
+      );
       assert.equal(r[2].status, 202);
       assert.equal(r[3].status, 422);
       assert.equal(r[3].type, 'urn:koppel:problem:unknown-message-type');
@@ -252,7 +313,9 @@ describe('integration: ingest', function () {
       assert.equal(r[5].id, r[0].id, 'a repeat inside one batch is the same message');
       assert.equal(r[5].duplicate, true);
       assert.equal(await messageCount(gw), before + 2);
-      const stored = await gw.get(`/v1/messages?source=${encodeURIComponent(String(bad.source))}&eventId=${encodeURIComponent(String(bad.id))}`);
+      const stored = await gw.get(
+        `/v1/messages?source=${encodeURIComponent(String(bad.source))}&eventId=${encodeURIComponent(String(bad.id))}`,
+      );
       assert.deepEqual(stored.body.items, []);
     });
 
@@ -273,7 +336,11 @@ describe('integration: ingest', function () {
 
     it('refuses 501 events with 413 and stores none of them', async () => {
       const before = await messageCount(gw);
-      const answer = await postAs(Array.from({ length: 501 }, () => accountChangedEvent()), batchType, '/v1/messages/batch');
+      const answer = await postAs(
+        Array.from({ length: 501 }, () => accountChangedEvent()),
+        batchType,
+        '/v1/messages/batch',
+      );
       assertProblem(answer, 413, 'payload-too-large');
       assert.equal(await messageCount(gw), before);
     });
@@ -304,7 +371,9 @@ describe('integration: ingest', function () {
       const posted = await gw.post(accountChangedEvent());
       const detail = await gw.eventually(async () => {
         const answer = await gw.get(`/v1/messages/${posted.body.id}`);
-        return answer.body.deliveries.every((d: { status: string }) => d.status === 'delivered') ? answer : undefined;
+        return answer.body.deliveries.every((d: { status: string }) => d.status === 'delivered')
+          ? answer
+          : undefined;
       });
       assert.equal(detail.status, 200);
       assert.equal(detail.body.id, posted.body.id);
@@ -350,7 +419,10 @@ describe('integration: ingest', function () {
       await pause(5);
       laterIds = [];
       for (let i = 0; i < 3; i++) {
-        const event = i === 2 ? { ...accountChangedEvent({ source }), type: ZAAK, data: exampleData(ZAAK) } : accountChangedEvent({ source });
+        const event =
+          i === 2
+            ? { ...accountChangedEvent({ source }), type: ZAAK, data: exampleData(ZAAK) }
+            : accountChangedEvent({ source });
         laterIds.push((await gw.post(event)).body.id);
       }
     });
@@ -378,26 +450,40 @@ describe('integration: ingest', function () {
 
     it('filters by type', async () => {
       const answer = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&type=${ZAAK}`);
-      assert.deepEqual(answer.body.items.map((m: { id: string }) => m.id), [laterIds[2]]);
+      assert.deepEqual(
+        answer.body.items.map((m: { id: string }) => m.id),
+        [laterIds[2]],
+      );
       assert.equal(answer.body.items[0].type, ZAAK);
     });
 
     it('filters by source and eventId to find one message', async () => {
       const event = accountChangedEvent({ source });
       const posted = await gw.post(event);
-      const answer = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&eventId=${encodeURIComponent(String(event.id))}`);
-      assert.deepEqual(answer.body.items.map((m: { id: string }) => m.id), [posted.body.id]);
+      const answer = await gw.get(
+        `/v1/messages?source=${encodeURIComponent(source)}&eventId=${encodeURIComponent(String(event.id))}`,
+      );
+      assert.deepEqual(
+        answer.body.items.map((m: { id: string }) => m.id),
+        [posted.body.id],
+      );
       assert.equal(answer.body.items[0].eventId, event.id);
-      const other = await gw.get(`/v1/messages?source=urn%3Aother%3Ax&eventId=${encodeURIComponent(String(event.id))}`);
+      const other = await gw.get(
+        `/v1/messages?source=urn%3Aother%3Ax&eventId=${encodeURIComponent(String(event.id))}`,
+      );
       assert.deepEqual(other.body.items, []);
     });
 
     it('filters by since and until', async () => {
-      const since = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&since=${encodeURIComponent(between)}&limit=200`);
+      const since = await gw.get(
+        `/v1/messages?source=${encodeURIComponent(source)}&since=${encodeURIComponent(between)}&limit=200`,
+      );
       const sinceIds = since.body.items.map((m: { id: string }) => m.id);
       for (const id of laterIds) assert.ok(sinceIds.includes(id));
       for (const id of firstIds) assert.ok(!sinceIds.includes(id));
-      const until = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&until=${encodeURIComponent(between)}&limit=200`);
+      const until = await gw.get(
+        `/v1/messages?source=${encodeURIComponent(source)}&until=${encodeURIComponent(between)}&limit=200`,
+      );
       assert.deepEqual(until.body.items.map((m: { id: string }) => m.id).sort(), [...firstIds].sort());
     });
 
@@ -406,7 +492,9 @@ describe('integration: ingest', function () {
         const answer = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&status=pending`);
         return answer.body.items.length === 0 ? true : undefined;
       });
-      const delivered = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&status=delivered&limit=200`);
+      const delivered = await gw.get(
+        `/v1/messages?source=${encodeURIComponent(source)}&status=delivered&limit=200`,
+      );
       assert.ok(delivered.body.items.length >= 7);
       for (const m of delivered.body.items) assert.deepEqual(m.deliveries, { delivered: 2 });
       const failed = await gw.get(`/v1/messages?source=${encodeURIComponent(source)}&status=failed`);
@@ -459,7 +547,9 @@ describe('integration: delivery through the test adapter', function () {
     const seen = partner.received.length;
     const posted = await gw.post(accountChangedEvent());
     const delivery = await deliveryOnce(posted.body.id, 'delivered');
-    const request = partner.received.slice(seen).find((r) => r.headers['x-koppel-message-id'] === posted.body.id);
+    const request = partner.received
+      .slice(seen)
+      .find((r) => r.headers['x-koppel-message-id'] === posted.body.id);
     assert.ok(request, 'the receiver got the message with x-koppel-message-id');
     assert.equal(JSON.parse(request.text).id, posted.body.id);
     assert.equal(delivery.attempts, 1);
@@ -479,11 +569,21 @@ describe('integration: delivery through the test adapter', function () {
     const delivery = await deliveryOnce(posted.body.id, 'delivered', 'failed');
     assert.equal(delivery.status, 'delivered');
     assert.equal(delivery.attempts, 2);
-    assert.deepEqual(delivery.attemptLog.map((a: { number: number; outcome: string }) => [a.number, a.outcome]), [[1, 'transient'], [2, 'delivered']]);
+    assert.deepEqual(
+      delivery.attemptLog.map((a: { number: number; outcome: string }) => [a.number, a.outcome]),
+      [
+        [1, 'transient'],
+        [2, 'delivered'],
+      ],
+    );
     const [first, second] = delivery.attemptLog;
     assert.equal(first.reason, 'HTTP 503');
     assert.deepEqual(first.response, { status: '503', body: 'status 503' });
-    assert.equal(Date.parse(first.nextAttemptAt) - Date.parse(first.startedAt), 30, 'the first delay of KOPPEL_RETRY_TEST_HTTP');
+    assert.equal(
+      Date.parse(first.nextAttemptAt) - Date.parse(first.startedAt),
+      30,
+      'the first delay of KOPPEL_RETRY_TEST_HTTP',
+    );
     assert.ok(Date.parse(second.startedAt) >= Date.parse(first.nextAttemptAt), 'not tried before it was due');
     const ids = partner.received.slice(seen).map((r) => r.headers['x-koppel-message-id']);
     assert.deepEqual(ids, [posted.body.id, posted.body.id], 'both attempts carry the same message id');
@@ -496,10 +596,18 @@ describe('integration: delivery through the test adapter', function () {
     const delivery = await deliveryOnce(posted.body.id, 'failed', 'delivered');
     assert.equal(delivery.status, 'failed');
     assert.equal(delivery.attempts, 3, 'one attempt and two retries');
-    assert.deepEqual(delivery.attemptLog.map((a: { outcome: string }) => a.outcome), ['transient', 'transient', 'transient']);
-    assert.ok(delivery.attemptLog.slice(0, 2).every((a: { nextAttemptAt: string | null }) => a.nextAttemptAt !== null));
+    assert.deepEqual(
+      delivery.attemptLog.map((a: { outcome: string }) => a.outcome),
+      ['transient', 'transient', 'transient'],
+    );
+    assert.ok(
+      delivery.attemptLog
+        .slice(0, 2)
+        .every((a: { nextAttemptAt: string | null }) => a.nextAttemptAt !== null),
+    );
     assert.equal(delivery.attemptLog[2].nextAttemptAt, null);
-    for (const a of delivery.attemptLog) assert.deepEqual(a.response, { status: '503', body: 'maintenance until noon' });
+    for (const a of delivery.attemptLog)
+      assert.deepEqual(a.response, { status: '503', body: 'maintenance until noon' });
     const errors = await errorsOf(posted.body.id);
     assert.equal(errors.length, 1, JSON.stringify(errors));
     assert.equal(errors[0].kind, 'exhausted');
@@ -539,10 +647,15 @@ describe('integration: delivery through the test adapter', function () {
       assert.match(a.reason, /a bug in the test adapter/);
     }
     const errors = await errorsOf(posted.body.id);
-    assert.deepEqual(errors.map((e: { kind: string }) => e.kind), ['internal', 'internal', 'internal']);
+    assert.deepEqual(
+      errors.map((e: { kind: string }) => e.kind),
+      ['internal', 'internal', 'internal'],
+    );
     assert.deepEqual(errors.map((e: { attemptNumber: number }) => e.attemptNumber).sort(), [1, 2, 3]);
     assert.equal(partner.received.length, seen, 'nothing reached the partner');
-    const crashed = gw.logs.lines().filter((l) => l.msg === 'delivery_attempt_crashed' && l.messageId === posted.body.id);
+    const crashed = gw.logs
+      .lines()
+      .filter((l) => l.msg === 'delivery_attempt_crashed' && l.messageId === posted.body.id);
     assert.equal(crashed.length, 3);
     assert.equal(crashed[0]?.adapter, 'test-http');
     assert.equal(crashed[0]?.deliveryId, delivery.id);
@@ -576,8 +689,16 @@ describe('integration: Retry-After', function () {
     });
     assert.equal(delivery.status, 'delivered');
     const [first, second, third] = delivery.attemptLog;
-    assert.equal(Date.parse(first.nextAttemptAt) - Date.parse(first.startedAt), 1000, 'Retry-After: 1 honoured');
-    assert.equal(Date.parse(second.nextAttemptAt) - Date.parse(second.startedAt), 1200, 'Retry-After: 3600 clamped to 2 × delay');
+    assert.equal(
+      Date.parse(first.nextAttemptAt) - Date.parse(first.startedAt),
+      1000,
+      'Retry-After: 1 honoured',
+    );
+    assert.equal(
+      Date.parse(second.nextAttemptAt) - Date.parse(second.startedAt),
+      1200,
+      'Retry-After: 3600 clamped to 2 × delay',
+    );
     assert.ok(Date.parse(second.startedAt) >= Date.parse(first.nextAttemptAt));
     assert.ok(Date.parse(third.startedAt) >= Date.parse(second.nextAttemptAt));
     assert.equal(third.outcome, 'delivered');

@@ -23,7 +23,13 @@ const KOPPEL_OIN = '00000001234567890000';
 const BSN = '999990019';
 const OTHER_BSN = '999993653';
 
-function settingsFor(ca: TestCa, contracts: PartnerContracts, zaken: ZakLk01Partner, validatie: ValidatiePartner, profile: '2W-be' | '2W-be-S' = '2W-be'): LopendeZakenSettings {
+function settingsFor(
+  ca: TestCa,
+  contracts: PartnerContracts,
+  zaken: ZakLk01Partner,
+  validatie: ValidatiePartner,
+  profile: '2W-be' | '2W-be-S' = '2W-be',
+): LopendeZakenSettings {
   return {
     oin: KOPPEL_OIN,
     profile,
@@ -100,7 +106,9 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
   });
 
   /** A gateway with the adapter; the send interval is made short unless `interval` is null. */
-  async function start(options: { profile?: '2W-be' | '2W-be-S'; interval?: number | null } = {}): Promise<TestGateway> {
+  async function start(
+    options: { profile?: '2W-be' | '2W-be-S'; interval?: number | null } = {},
+  ): Promise<TestGateway> {
     const gw = await startGateway({
       adapters: [lopendeZaken],
       adapterSettings: { 'lopende-zaken': settingsFor(ca, contracts, zaken, validatie, options.profile) },
@@ -126,7 +134,10 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
 
   async function setInterval(gw: TestGateway, intervalMs: number): Promise<void> {
     const admin = await gw.token(['admin']);
-    const answer = await gw.request('PUT', '/v1/lopende-zaken/settings', { token: admin, body: { intervalMs } });
+    const answer = await gw.request('PUT', '/v1/lopende-zaken/settings', {
+      token: admin,
+      body: { intervalMs },
+    });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
   }
 
@@ -138,7 +149,9 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
 
   async function delivery(gw: TestGateway, messageId: string): Promise<Record<string, any>> {
     const answer = await gw.get(`/v1/messages/${messageId}`);
-    const found = (answer.body.deliveries as Array<Record<string, any>>).find((d) => d.adapter === 'lopende-zaken');
+    const found = (answer.body.deliveries as Array<Record<string, any>>).find(
+      (d) => d.adapter === 'lopende-zaken',
+    );
     assert.ok(found, 'no lopende-zaken delivery');
     return found;
   }
@@ -185,7 +198,10 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
     assert.equal(sent.addressing.replyTo, `http://www.w3.org/2005/08/addressing/anonymous?OIN=${KOPPEL_OIN}`);
     assert.equal(sent.signature, undefined, 'profile 2W-be does not sign');
     assert.equal(sent.zaakIdentificatie, 'ZAAK-2025-0000417');
-    assert.match(sent.zakLk01, /<StUF:extraElement naam="verwijzing">https:\/\/mijn\.example-gemeente\.nl\/zaken\/ZAAK-2025-0000417</);
+    assert.match(
+      sent.zakLk01,
+      /<StUF:extraElement naam="verwijzing">https:\/\/mijn\.example-gemeente\.nl\/zaken\/ZAAK-2025-0000417</,
+    );
 
     const evidence = done.attemptLog.at(-1);
     assert.equal(evidence.outcome, 'delivered');
@@ -199,7 +215,15 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
     await settled(gw, id, 'delivered');
     const [sent] = sentFor(id);
     assert.ok(sent?.signature?.valid, `signature not valid: ${sent?.signature?.error}`);
-    assert.deepEqual([...(sent?.signature?.signed ?? [])].sort(), ['Action', 'Body', 'From', 'MessageID', 'ReplyTo', 'Timestamp', 'To']);
+    assert.deepEqual([...(sent?.signature?.signed ?? [])].sort(), [
+      'Action',
+      'Body',
+      'From',
+      'MessageID',
+      'ReplyTo',
+      'Timestamp',
+      'To',
+    ]);
     assert.deepEqual(validatie.requests[0]?.signature, undefined, 'the account check stays unsigned');
   });
 
@@ -221,7 +245,10 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
       assert.equal(entry.kind, 'skipped');
       assert.equal(entry.code, 'bsn-not-authentic');
       const file = readFileSync(join(gw.dataDir, 'error-log.jsonl'), 'utf8');
-      assert.ok(file.includes(skipped.id) && file.includes('bsn-not-authentic'), 'the skip is not in the error log file');
+      assert.ok(
+        file.includes(skipped.id) && file.includes('bsn-not-authentic'),
+        'the skip is not in the error log file',
+      );
       assert.equal(validatie.requests.length, 0);
       assert.equal(zaken.requests.length, 0);
     });
@@ -268,7 +295,11 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
       });
       assert.equal(again.lastReason.startsWith('bsn-not-reachable'), true);
       assert.equal(sentFor(id).length, 0, 'a change whose BSN was unreachable at the time was sent');
-      assert.equal(validatie.requests.length, 1, 'the verdict at the time of the change is kept, not asked again');
+      assert.equal(
+        validatie.requests.length,
+        1,
+        'the verdict at the time of the change is kept, not asked again',
+      );
     });
 
     it('batches the BSNs of one run into one ValidateAbonnementen call', async () => {
@@ -342,15 +373,30 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
       await zaken.stop();
       const gw = await start();
       const admin = await gw.token(['admin']);
-      assert.equal((await gw.request('PUT', '/v1/lopende-zaken/settings', { token: admin, body: { alertAfterMs: 1000 } })).status, 200);
+      assert.equal(
+        (
+          await gw.request('PUT', '/v1/lopende-zaken/settings', {
+            token: admin,
+            body: { alertAfterMs: 1000 },
+          })
+        ).status,
+        200,
+      );
       const id = await post(gw);
-      const alerts = async () => ((await gw.get('/v1/errors?adapter=lopende-zaken&kind=alert')).body.items as Array<Record<string, any>>).filter((e) => e.messageId === id);
+      const alerts = async () =>
+        (
+          (await gw.get('/v1/errors?adapter=lopende-zaken&kind=alert')).body.items as Array<
+            Record<string, any>
+          >
+        ).filter((e) => e.messageId === id);
       const alerted = await gw.eventually(async () => {
         const items = await alerts();
         return items.length > 0 ? items : undefined;
       });
       const first = (await delivery(gw, id)).attempts as number;
-      await gw.eventually(async () => (((await delivery(gw, id)).attempts as number) >= first + 2 ? true : undefined));
+      await gw.eventually(async () =>
+        ((await delivery(gw, id)).attempts as number) >= first + 2 ? true : undefined,
+      );
       const open = await alerts();
       assert.equal(open.length, 1, 'one alert per change, not one per waiting attempt');
       const [alert] = open;
@@ -359,13 +405,22 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
       assert.match(alert?.reason, /^ZAAK-2025-0000417 has waited \d+ s since \d{4}-\d\d-\d\dT[\d:.]+Z: /);
       assert.ok(!String(alert?.reason).includes(BSN), 'the alert must not show the BSN');
       assert.equal(alert?.resolvedAt, null);
-      const lines = gw.logs.lines().filter((line) => line.msg === 'delivery_alert_raised' && line.messageId === id);
+      const lines = gw.logs
+        .lines()
+        .filter((line) => line.msg === 'delivery_alert_raised' && line.messageId === id);
       assert.equal(lines.length, 1, 'the alert must be logged once per change');
       assert.equal(lines[0]?.level, 50);
       assert.equal(lines[0]?.code, 'lopende-zaken-change-waiting-long');
       const file = readFileSync(join(gw.dataDir, 'error-log.jsonl'), 'utf8');
-      assert.ok(file.includes(alert?.id) && file.includes('lopende-zaken-change-waiting-long'), 'the alert is not in the error log file');
-      assert.equal((await delivery(gw, id)).status, 'retrying', 'an alert does not end the change: it is kept');
+      assert.ok(
+        file.includes(alert?.id) && file.includes('lopende-zaken-change-waiting-long'),
+        'the alert is not in the error log file',
+      );
+      assert.equal(
+        (await delivery(gw, id)).status,
+        'retrying',
+        'an alert does not end the change: it is kept',
+      );
 
       await zaken.start();
       await settled(gw, id, 'delivered');
@@ -376,7 +431,12 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
       assert.equal(more.length, 0);
       assert.equal(resolved?.id, alert?.id);
       assert.equal(resolved?.resolvedNote, 'delivery delivered');
-      assert.equal((await gw.get('/v1/errors?adapter=lopende-zaken&kind=alert&resolved=false')).body.items.filter((e: { messageId: string }) => e.messageId === id).length, 0);
+      assert.equal(
+        (await gw.get('/v1/errors?adapter=lopende-zaken&kind=alert&resolved=false')).body.items.filter(
+          (e: { messageId: string }) => e.messageId === id,
+        ).length,
+        0,
+      );
     });
   });
 
@@ -402,10 +462,16 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
         assert.equal(entry.kind, 'rejected');
         assert.equal(entry.code, code);
         const detail = await gw.get(`/v1/errors/${entry.id}`);
-        assert.ok(JSON.stringify(detail.body).includes(partner === 'zaken' ? 'Fault' : 'ApplicationFault'), 'the partner answer is kept');
+        assert.ok(
+          JSON.stringify(detail.body).includes(partner === 'zaken' ? 'Fault' : 'ApplicationFault'),
+          'the partner answer is kept',
+        );
 
         const admin = await gw.token(['errors:write']);
-        assert.equal((await gw.request('POST', `/v1/errors/${entry.id}/retry`, { token: admin })).status, 202);
+        assert.equal(
+          (await gw.request('POST', `/v1/errors/${entry.id}/retry`, { token: admin })).status,
+          202,
+        );
         await settled(gw, id, 'delivered');
       });
     }
@@ -415,7 +481,11 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
     zaken.failNext('server-fault', 2);
     const gw = await start({ interval: null });
     // Posted out of order: the later status first; its status date, not the posting order, decides.
-    const later = await post(gw, { status: 'In behandeling', volgnummer: 2, at: '2025-04-02T10:00:00+02:00' });
+    const later = await post(gw, {
+      status: 'In behandeling',
+      volgnummer: 2,
+      at: '2025-04-02T10:00:00+02:00',
+    });
     const earlier = await post(gw, { status: 'Ontvangen', volgnummer: 1, at: '2025-04-01T09:00:00Z' });
     await setInterval(gw, 100);
     await settled(gw, later, 'delivered');
@@ -435,10 +505,16 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
     assert.equal(zaken.requests.length, 0);
 
     const admin = await gw.token(['admin']);
-    const bad = await gw.request('PUT', '/v1/lopende-zaken/settings', { token: admin, body: { intervalMs: 5 } });
+    const bad = await gw.request('PUT', '/v1/lopende-zaken/settings', {
+      token: admin,
+      body: { intervalMs: 5 },
+    });
     assert.equal(bad.status, 400);
     await setInterval(gw, 200);
-    assert.deepEqual((await gw.get('/v1/lopende-zaken/settings')).body, { intervalMs: 200, alertAfterMs: 86_400_000 });
+    assert.deepEqual((await gw.get('/v1/lopende-zaken/settings')).body, {
+      intervalMs: 200,
+      alertAfterMs: 86_400_000,
+    });
     await settled(gw, id, 'delivered');
   });
 });
@@ -475,5 +551,7 @@ if (!('missing' in conformanceContracts)) {
     };
   });
 } else if (process.env.KOPPEL_REQUIRE_SERVERS === '1') {
-  throw new Error(`partner contracts not found (${conformanceContracts.missing}); set KOPPEL_PARTNER_CONTRACTS`);
+  throw new Error(
+    `partner contracts not found (${conformanceContracts.missing}); set KOPPEL_PARTNER_CONTRACTS`,
+  );
 }

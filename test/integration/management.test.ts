@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accountChangedEvent, exampleData, startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.ts';
+import {
+  accountChangedEvent,
+  exampleData,
+  startGateway,
+  type HttpAnswer,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
 import { testHttpAdapter } from '../helpers/test-adapter.ts';
 
@@ -59,7 +65,12 @@ describe('integration: management API', function () {
   let dir: string;
   let errorLogFile: string;
   const healed = new Set<string>();
-  const ids: Record<'rejected' | 'exhausted' | 'crash' | 'down', string> = { rejected: '', exhausted: '', crash: '', down: '' };
+  const ids: Record<'rejected' | 'exhausted' | 'crash' | 'down', string> = {
+    rejected: '',
+    exhausted: '',
+    crash: '',
+    down: '',
+  };
 
   async function finished(messageId: string) {
     return gw.eventually(async () => {
@@ -105,7 +116,11 @@ describe('integration: management API', function () {
       const entries = await allErrors();
       assert.equal(entries.length, 6, JSON.stringify(entries, null, 1));
       for (let i = 1; i < entries.length; i++) {
-        assert.ok(Date.parse((entries[i - 1] as ErrorEntry).createdAt) >= Date.parse((entries[i] as ErrorEntry).createdAt), 'newest first');
+        assert.ok(
+          Date.parse((entries[i - 1] as ErrorEntry).createdAt) >=
+            Date.parse((entries[i] as ErrorEntry).createdAt),
+          'newest first',
+        );
       }
       assert.equal(entries.at(-1)?.messageId, ids.rejected, 'the first failure is last');
       assert.equal(entries[0]?.messageId, ids.down, 'the last failure is first');
@@ -113,12 +128,21 @@ describe('integration: management API', function () {
 
     it('filters by kind', async () => {
       const rejected = await allErrors('&kind=rejected');
-      assert.deepEqual(rejected.map((e) => e.messageId), [ids.rejected]);
+      assert.deepEqual(
+        rejected.map((e) => e.messageId),
+        [ids.rejected],
+      );
       assert.equal(rejected[0]?.code, 'http-400');
       assert.equal(rejected[0]?.partnerStatus, '400');
       assert.equal(rejected[0]?.partnerAnswer, 'Quota exceeded for tenant 17 (REJECT-1)');
-      assert.deepEqual((await allErrors('&kind=internal')).map((e) => e.messageId), [ids.crash, ids.crash, ids.crash]);
-      assert.deepEqual((await allErrors('&kind=exhausted')).map((e) => e.messageId), [ids.down, ids.exhausted]);
+      assert.deepEqual(
+        (await allErrors('&kind=internal')).map((e) => e.messageId),
+        [ids.crash, ids.crash, ids.crash],
+      );
+      assert.deepEqual(
+        (await allErrors('&kind=exhausted')).map((e) => e.messageId),
+        [ids.down, ids.exhausted],
+      );
       assert.deepEqual(await allErrors('&kind=skipped'), []);
     });
 
@@ -126,9 +150,12 @@ describe('integration: management API', function () {
       assert.equal((await allErrors('&adapter=test-http')).length, 6);
       assert.deepEqual(await allErrors('&adapter=smtp'), []);
       const zaak = await allErrors(`&messageType=${ZAAK}`);
-      assert.deepEqual(zaak.map((e) => e.messageId), [ids.exhausted]);
+      assert.deepEqual(
+        zaak.map((e) => e.messageId),
+        [ids.exhausted],
+      );
       assert.equal(zaak[0]?.messageType, ZAAK);
-      assert.deepEqual((await allErrors(`&messageType=${ZAAK}&kind=rejected`)), []);
+      assert.deepEqual(await allErrors(`&messageType=${ZAAK}&kind=rejected`), []);
     });
 
     it('filters by since and until around an entry’s time', async () => {
@@ -137,13 +164,22 @@ describe('integration: management API', function () {
         const at = pivot.createdAt;
         const since = await allErrors(`&since=${encodeURIComponent(at)}`);
         const until = await allErrors(`&until=${encodeURIComponent(at)}`);
-        assert.deepEqual(since.map((e) => e.id), all.filter((e) => Date.parse(e.createdAt) >= Date.parse(at)).map((e) => e.id));
-        assert.deepEqual(until.map((e) => e.id), all.filter((e) => Date.parse(e.createdAt) < Date.parse(at)).map((e) => e.id));
+        assert.deepEqual(
+          since.map((e) => e.id),
+          all.filter((e) => Date.parse(e.createdAt) >= Date.parse(at)).map((e) => e.id),
+        );
+        assert.deepEqual(
+          until.map((e) => e.id),
+          all.filter((e) => Date.parse(e.createdAt) < Date.parse(at)).map((e) => e.id),
+        );
       }
     });
 
     it('finds text in reason, code and partner answer, case-insensitively, with LIKE wildcards taken literally', async () => {
-      assert.deepEqual((await allErrors('&q=QUOTA%20exceeded')).map((e) => e.messageId), [ids.rejected]);
+      assert.deepEqual(
+        (await allErrors('&q=QUOTA%20exceeded')).map((e) => e.messageId),
+        [ids.rejected],
+      );
       assert.equal((await allErrors('&q=BUG%20IN')).length, 3, 'the reason of internal errors');
       assert.equal((await allErrors('&q=http-400')).length, 1, 'the code');
       assert.deepEqual(await allErrors('&q=%25'), [], '% is no wildcard');
@@ -157,7 +193,9 @@ describe('integration: management API', function () {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const answer: HttpAnswer = await gw.get(`/v1/errors?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const answer: HttpAnswer = await gw.get(
+          `/v1/errors?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         assert.equal(answer.status, 200);
         assert.ok(answer.body.items.length <= 4);
         seen.push(...answer.body.items.map((e: ErrorEntry) => e.id));
@@ -165,7 +203,10 @@ describe('integration: management API', function () {
         pages++;
       } while (cursor && pages < 20);
       assert.equal(pages, 2);
-      assert.deepEqual(seen, all.map((e) => e.id));
+      assert.deepEqual(
+        seen,
+        all.map((e) => e.id),
+      );
     });
 
     it('shows one entry with its message and every attempt of its delivery', async () => {
@@ -178,11 +219,17 @@ describe('integration: management API', function () {
       assert.equal(answer.body.message.id, ids.exhausted);
       assert.equal(answer.body.message.event.data.zaak.identificatie, 'DOWN-2');
       assert.equal(answer.body.delivery.id, entry.deliveryId);
-      assert.deepEqual(answer.body.delivery.attemptLog.map((a: { number: number; outcome: string }) => [a.number, a.outcome]), [
-        [1, 'transient'],
-        [2, 'transient'],
-        [3, 'transient'],
-      ]);
+      assert.deepEqual(
+        answer.body.delivery.attemptLog.map((a: { number: number; outcome: string }) => [
+          a.number,
+          a.outcome,
+        ]),
+        [
+          [1, 'transient'],
+          [2, 'transient'],
+          [3, 'transient'],
+        ],
+      );
       for (const a of answer.body.delivery.attemptLog) {
         assert.equal(a.response.status, '503');
         assert.equal(a.response.body, 'partner down (DOWN-2)');
@@ -194,7 +241,10 @@ describe('integration: management API', function () {
     it('writes every entry to KOPPEL_ERROR_LOG_FILE as JSON lines', async () => {
       const entries = await allErrors();
       const lines = await gw.eventually(async () => {
-        const parsed = readFileSync(errorLogFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+        const parsed = readFileSync(errorLogFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
         return parsed.length >= entries.length ? parsed : undefined;
       });
       for (const entry of entries) {
@@ -239,7 +289,10 @@ describe('integration: management API', function () {
         assert.equal(delivery.length, 1, 'still one delivery');
         assert.equal(delivery[0].id, entry.deliveryId, 'the same delivery');
         assert.equal(delivery[0].attempts, 2);
-        assert.deepEqual(delivery[0].attemptLog.map((a: { outcome: string }) => a.outcome), ['rejected', 'delivered']);
+        assert.deepEqual(
+          delivery[0].attemptLog.map((a: { outcome: string }) => a.outcome),
+          ['rejected', 'delivered'],
+        );
         const received = partner.received.slice(seen);
         assert.equal(received.length, 1);
         assert.equal(received[0]?.headers['x-koppel-message-id'], ids.rejected);
@@ -251,8 +304,18 @@ describe('integration: management API', function () {
       it('answers 409 when the delivery is already delivered, and 404 for an unknown entry', async () => {
         const [entry] = await allErrors('&kind=rejected');
         const writer = await gw.token(['errors:write']);
-        assertProblem(await gw.request('POST', `/v1/errors/${entry?.id}/retry`, { token: writer }), 409, 'conflict');
-        assertProblem(await gw.request('POST', '/v1/errors/00000000-0000-4000-8000-000000000000/retry', { token: writer }), 404, 'not-found');
+        assertProblem(
+          await gw.request('POST', `/v1/errors/${entry?.id}/retry`, { token: writer }),
+          409,
+          'conflict',
+        );
+        assertProblem(
+          await gw.request('POST', '/v1/errors/00000000-0000-4000-8000-000000000000/retry', {
+            token: writer,
+          }),
+          404,
+          'not-found',
+        );
         const delivery = (await gw.get(`/v1/messages/${ids.rejected}`)).body.deliveries[0];
         assert.equal(delivery.attempts, 2, 'nothing was attempted');
       });
@@ -263,25 +326,54 @@ describe('integration: management API', function () {
         const [entry] = (await allErrors('&kind=exhausted')).filter((e) => e.messageId === ids.down);
         assert.ok(entry);
         const token = await gw.token(['errors:write']);
-        const clientId = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub: string }).sub;
-        const answer = await gw.request('POST', `/v1/errors/${entry.id}/resolve`, { token, body: { note: 'partner fixed it by hand' } });
+        const clientId = (
+          JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub: string }
+        ).sub;
+        const answer = await gw.request('POST', `/v1/errors/${entry.id}/resolve`, {
+          token,
+          body: { note: 'partner fixed it by hand' },
+        });
         assert.equal(answer.status, 200, JSON.stringify(answer.body));
         assert.equal(answer.body.resolvedNote, 'partner fixed it by hand');
         assert.notEqual(answer.body.resolvedAt, null);
         assert.equal(answer.body.resolvedBy, clientId);
-        assertProblem(await gw.request('POST', `/v1/errors/${entry.id}/resolve`, { token, body: { note: 'again' } }), 409, 'conflict');
-        assert.deepEqual((await allErrors('&resolved=true&kind=exhausted')).map((e) => e.id), [entry.id]);
+        assertProblem(
+          await gw.request('POST', `/v1/errors/${entry.id}/resolve`, { token, body: { note: 'again' } }),
+          409,
+          'conflict',
+        );
+        assert.deepEqual(
+          (await allErrors('&resolved=true&kind=exhausted')).map((e) => e.id),
+          [entry.id],
+        );
         assert.ok(!(await allErrors('&resolved=false')).some((e) => e.id === entry.id));
       });
 
       it('refuses a missing, empty or extra note field with 400, and an unknown entry with 404', async () => {
         const [entry] = await allErrors('&kind=internal');
         const token = await gw.token(['errors:write']);
-        for (const body of [{}, { note: '' }, { note: 'x', extra: 1 }, { note: 'x'.repeat(2001) }, { note: 7 }]) {
-          assertProblem(await gw.request('POST', `/v1/errors/${entry?.id}/resolve`, { token, body }), 400, 'validation-failed');
+        for (const body of [
+          {},
+          { note: '' },
+          { note: 'x', extra: 1 },
+          { note: 'x'.repeat(2001) },
+          { note: 7 },
+        ]) {
+          assertProblem(
+            await gw.request('POST', `/v1/errors/${entry?.id}/resolve`, { token, body }),
+            400,
+            'validation-failed',
+          );
         }
         assert.equal((await gw.get(`/v1/errors/${entry?.id}`)).body.resolvedAt, null, 'nothing changed');
-        assertProblem(await gw.request('POST', '/v1/errors/00000000-0000-4000-8000-000000000000/resolve', { token, body: { note: 'x' } }), 404, 'not-found');
+        assertProblem(
+          await gw.request('POST', '/v1/errors/00000000-0000-4000-8000-000000000000/resolve', {
+            token,
+            body: { note: 'x' },
+          }),
+          404,
+          'not-found',
+        );
       });
     });
 
@@ -289,7 +381,10 @@ describe('integration: management API', function () {
       it('counts with dryRun and changes nothing, then retries the matching deliveries', async () => {
         const token = await gw.token(['errors:write']);
         healed.add('DOWN-2');
-        const dry = await gw.request('POST', '/v1/errors/retry', { token, body: { kind: 'exhausted', messageType: ZAAK, dryRun: true } });
+        const dry = await gw.request('POST', '/v1/errors/retry', {
+          token,
+          body: { kind: 'exhausted', messageType: ZAAK, dryRun: true },
+        });
         assert.equal(dry.status, 200, JSON.stringify(dry.body));
         assert.deepEqual(dry.body, { matched: 1, retried: 0 });
         const unchanged = (await gw.get(`/v1/messages/${ids.exhausted}`)).body.deliveries[0];
@@ -297,7 +392,10 @@ describe('integration: management API', function () {
         assert.equal(unchanged.attempts, 3);
 
         const seen = partner.received.length;
-        const wet = await gw.request('POST', '/v1/errors/retry', { token, body: { kind: 'exhausted', messageType: ZAAK } });
+        const wet = await gw.request('POST', '/v1/errors/retry', {
+          token,
+          body: { kind: 'exhausted', messageType: ZAAK },
+        });
         assert.deepEqual(wet.body, { matched: 1, retried: 1 });
         const delivery = await gw.eventually(async () => {
           const d = (await gw.get(`/v1/messages/${ids.exhausted}`)).body.deliveries;
@@ -305,15 +403,29 @@ describe('integration: management API', function () {
         });
         assert.equal(delivery.length, 1);
         assert.equal(delivery[0].attempts, 4);
-        assert.deepEqual(partner.received.slice(seen).map((r) => r.headers['x-koppel-message-id']), [ids.exhausted]);
-        const again = await gw.request('POST', '/v1/errors/retry', { token, body: { kind: 'exhausted', messageType: ZAAK, dryRun: true } });
+        assert.deepEqual(
+          partner.received.slice(seen).map((r) => r.headers['x-koppel-message-id']),
+          [ids.exhausted],
+        );
+        const again = await gw.request('POST', '/v1/errors/retry', {
+          token,
+          body: { kind: 'exhausted', messageType: ZAAK, dryRun: true },
+        });
         assert.deepEqual(again.body, { matched: 0, retried: 0 }, 'retried entries are no longer open');
       });
 
       it('refuses an unknown filter field with 400', async () => {
         const token = await gw.token(['errors:write']);
-        assertProblem(await gw.request('POST', '/v1/errors/retry', { token, body: { everything: true } }), 400, 'validation-failed');
-        assertProblem(await gw.request('POST', '/v1/errors/retry', { token, body: { kind: 'all' } }), 400, 'validation-failed');
+        assertProblem(
+          await gw.request('POST', '/v1/errors/retry', { token, body: { everything: true } }),
+          400,
+          'validation-failed',
+        );
+        assertProblem(
+          await gw.request('POST', '/v1/errors/retry', { token, body: { kind: 'all' } }),
+          400,
+          'validation-failed',
+        );
       });
     });
   });
@@ -338,12 +450,26 @@ describe('integration: management API', function () {
       assert.equal(adapter.name, 'test-http');
       assert.deepEqual(adapter.accepts, [ACCOUNT, ZAAK]);
       assert.equal(adapter.dispatch, 'continuous');
-      assert.deepEqual(adapter.retryPolicy, { delaysMs: [20, 40], afterLast: 'fail', jitter: 0, retryAfter: 'clamp' });
+      assert.deepEqual(adapter.retryPolicy, {
+        delaysMs: [20, 40],
+        afterLast: 'fail',
+        jitter: 0,
+        retryAfter: 'clamp',
+      });
       assert.equal(adapter.retryPolicySource, 'environment');
       assert.deepEqual(adapter.health, { ok: true });
-      const rows = await gw.gateway.store.db.selectFrom('deliveries').select(['status']).where('adapter', '=', 'test-http').execute();
+      const rows = await gw.gateway.store.db
+        .selectFrom('deliveries')
+        .select(['status'])
+        .where('adapter', '=', 'test-http')
+        .execute();
       const n = (...s: string[]) => rows.filter((r) => s.includes(r.status)).length;
-      assert.deepEqual(adapter.counts, { pending: n('pending', 'retrying', 'active'), delivered: n('delivered'), failed: n('failed'), skipped: n('skipped') });
+      assert.deepEqual(adapter.counts, {
+        pending: n('pending', 'retrying', 'active'),
+        delivered: n('delivered'),
+        failed: n('failed'),
+        skipped: n('skipped'),
+      });
       assert.ok(adapter.counts.delivered >= 2 && adapter.counts.failed >= 2);
       const one = await gw.get('/v1/adapters/test-http');
       assert.deepEqual(one.body, adapter);
@@ -366,17 +492,29 @@ describe('integration: management API', function () {
 
     it('PUT retry-policy changes the policy of the next retry (source api); DELETE restores the configured one', async () => {
       const admin = await gw.token(['admin']);
-      const put = await gw.request('PUT', '/v1/adapters/test-http/retry-policy', { token: admin, body: { delaysMs: [250], afterLast: 'fail' } });
+      const put = await gw.request('PUT', '/v1/adapters/test-http/retry-policy', {
+        token: admin,
+        body: { delaysMs: [250], afterLast: 'fail' },
+      });
       assert.equal(put.status, 200, JSON.stringify(put.body));
       assert.equal(put.body.retryPolicySource, 'api');
-      assert.deepEqual(put.body.retryPolicy, { delaysMs: [250], afterLast: 'fail', jitter: 0, retryAfter: 'clamp' });
+      assert.deepEqual(put.body.retryPolicy, {
+        delaysMs: [250],
+        afterLast: 'fail',
+        jitter: 0,
+        retryAfter: 'clamp',
+      });
 
       const posted = await gw.post(accountEvent('DOWN-5'));
       const delivery = await finished(posted.body.id);
       assert.equal(delivery.status, 'failed');
       assert.equal(delivery.attempts, 2, 'one delay, then exhausted');
       const [first] = delivery.attemptLog;
-      assert.equal(Date.parse(first.nextAttemptAt) - Date.parse(first.startedAt), 250, 'the API policy was used');
+      assert.equal(
+        Date.parse(first.nextAttemptAt) - Date.parse(first.startedAt),
+        250,
+        'the API policy was used',
+      );
 
       const del = await gw.request('DELETE', '/v1/adapters/test-http/retry-policy', { token: admin });
       assert.equal(del.status, 200);
@@ -384,7 +522,10 @@ describe('integration: management API', function () {
       assert.deepEqual(del.body.retryPolicy.delaysMs, [20, 40]);
       const after = await finished((await gw.post(accountEvent('DOWN-6'))).body.id);
       assert.equal(after.attempts, 3);
-      assert.equal(Date.parse(after.attemptLog[0].nextAttemptAt) - Date.parse(after.attemptLog[0].startedAt), 20);
+      assert.equal(
+        Date.parse(after.attemptLog[0].nextAttemptAt) - Date.parse(after.attemptLog[0].startedAt),
+        20,
+      );
     });
 
     it('refuses a bad policy with 400 and an unknown adapter with 404', async () => {
@@ -398,11 +539,30 @@ describe('integration: management API', function () {
         { delaysMs: [10] },
         { delaysMs: [10], afterLast: 'fail', extra: true },
       ]) {
-        assertProblem(await gw.request('PUT', '/v1/adapters/test-http/retry-policy', { token: admin, body }), 400, 'validation-failed');
+        assertProblem(
+          await gw.request('PUT', '/v1/adapters/test-http/retry-policy', { token: admin, body }),
+          400,
+          'validation-failed',
+        );
       }
-      assert.equal((await gw.get('/v1/adapters/test-http')).body.retryPolicySource, 'environment', 'nothing changed');
-      assertProblem(await gw.request('PUT', '/v1/adapters/nope/retry-policy', { token: admin, body: { delaysMs: [10], afterLast: 'fail' } }), 404, 'not-found');
-      assertProblem(await gw.request('DELETE', '/v1/adapters/nope/retry-policy', { token: admin }), 404, 'not-found');
+      assert.equal(
+        (await gw.get('/v1/adapters/test-http')).body.retryPolicySource,
+        'environment',
+        'nothing changed',
+      );
+      assertProblem(
+        await gw.request('PUT', '/v1/adapters/nope/retry-policy', {
+          token: admin,
+          body: { delaysMs: [10], afterLast: 'fail' },
+        }),
+        404,
+        'not-found',
+      );
+      assertProblem(
+        await gw.request('DELETE', '/v1/adapters/nope/retry-policy', { token: admin }),
+        404,
+        'not-found',
+      );
     });
   });
 
@@ -414,13 +574,24 @@ describe('integration: management API', function () {
       const hours = answer.body.items.map((i: { hour: string }) => Date.parse(i.hour));
       assert.equal(hours[1] - hours[0], 3_600_000);
       assert.equal(hours[2] - hours[1], 3_600_000);
-      assert.ok(hours[2] <= Date.now() && Date.now() < hours[2] + 3_600_000, 'the last bucket is the current hour');
-      const rows = await gw.gateway.store.db.selectFrom('deliveries').select(['status']).where('finished_at', 'is not', null).execute();
-      const sum = (key: string) => answer.body.items.reduce((s: number, i: Record<string, number>) => s + (i[key] ?? 0), 0);
+      assert.ok(
+        hours[2] <= Date.now() && Date.now() < hours[2] + 3_600_000,
+        'the last bucket is the current hour',
+      );
+      const rows = await gw.gateway.store.db
+        .selectFrom('deliveries')
+        .select(['status'])
+        .where('finished_at', 'is not', null)
+        .execute();
+      const sum = (key: string) =>
+        answer.body.items.reduce((s: number, i: Record<string, number>) => s + (i[key] ?? 0), 0);
       assert.equal(sum('delivered'), rows.filter((r) => r.status === 'delivered').length);
       assert.equal(sum('failed'), rows.filter((r) => r.status === 'failed').length);
       const other = await gw.get('/v1/stats/hourly?adapter=smtp&hours=1');
-      assert.deepEqual(other.body.items.map((i: Record<string, number>) => [i.delivered, i.failed, i.skipped]), [[0, 0, 0]]);
+      assert.deepEqual(
+        other.body.items.map((i: Record<string, number>) => [i.delivered, i.failed, i.skipped]),
+        [[0, 0, 0]],
+      );
       const defaults = await gw.get('/v1/stats/hourly');
       assert.equal(defaults.body.items.length, 24);
       assertProblem(await gw.get('/v1/stats/hourly?hours=0'), 400, 'validation-failed');
@@ -495,7 +666,9 @@ describe('integration: management API', function () {
         assert.ok(operation, `${method.toUpperCase()} ${path} is missing`);
         assert.equal(typeof operation.operationId, 'string');
       }
-      const ids = Object.values(answer.body.paths).flatMap((item) => Object.values(item as Record<string, { operationId?: string }>).map((o) => o.operationId));
+      const ids = Object.values(answer.body.paths).flatMap((item) =>
+        Object.values(item as Record<string, { operationId?: string }>).map((o) => o.operationId),
+      );
       assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     });
 

@@ -106,15 +106,34 @@ describeEachBackend('store', (backend: () => Backend) => {
         execFile(
           process.execPath,
           ['--import', 'tsx', '--input-type=module', '-e', script],
-          { env: { PATH: process.env.PATH ?? '', STORE_OPTIONS: JSON.stringify(where), START_AT: String(startAt) } },
-          (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as string[])),
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              STORE_OPTIONS: JSON.stringify(where),
+              START_AT: String(startAt),
+            },
+          },
+          (error, stdout, stderr) =>
+            error
+              ? reject(new Error(`${error.message}\n${stderr}`))
+              : resolve(JSON.parse(stdout) as string[]),
         );
       });
     const [first, second] = await Promise.all([migrateInChild(), migrateInChild()]);
-    assert.deepEqual([...first, ...second].sort(), ['core/0001-core', 'test-http/0001-items'], 'each migration applied by exactly one process');
+    assert.deepEqual(
+      [...first, ...second].sort(),
+      ['core/0001-core', 'test-http/0001-items'],
+      'each migration applied by exactly one process',
+    );
     const store = open(where);
     await store.db.insertInto('messages').values(message()).execute();
-    assert.deepEqual(await store.db.selectFrom('test_http_items' as never).selectAll().execute(), []);
+    assert.deepEqual(
+      await store.db
+        .selectFrom('test_http_items' as never)
+        .selectAll()
+        .execute(),
+      [],
+    );
   });
 
   it('round-trips a message, its delivery and an attempt with the same queries and types', async function () {
@@ -148,7 +167,14 @@ describeEachBackend('store', (backend: () => Backend) => {
       .selectFrom('deliveries')
       .innerJoin('messages', 'messages.id', 'deliveries.message_id')
       .innerJoin('attempts', 'attempts.delivery_id', 'deliveries.id')
-      .select(['messages.received_at', 'messages.subject', 'deliveries.next_attempt_at', 'deliveries.ordering_key', 'attempts.started_at', 'attempts.duration_ms'])
+      .select([
+        'messages.received_at',
+        'messages.subject',
+        'deliveries.next_attempt_at',
+        'deliveries.ordering_key',
+        'attempts.started_at',
+        'attempts.duration_ms',
+      ])
       .where('deliveries.id', '=', d.id)
       .executeTakeFirstOrThrow();
     // Epoch milliseconds are bigint in PostgreSQL and come back as numbers, as in SQLite.
@@ -186,15 +212,54 @@ describeEachBackend('store', (backend: () => Backend) => {
     await store.db.insertInto('messages').values([m, m2]).execute();
     const due = delivery(m.id, { target: 'due' });
     const notYet = delivery(m.id, { target: 'not-yet', next_attempt_at: now + 1000 });
-    const orphaned = delivery(m.id, { target: 'orphaned', status: 'active', leased_by: 'dead', lease_until: now - 1 });
-    const leased = delivery(m.id, { target: 'leased', status: 'active', leased_by: 'alive', lease_until: now + 1000 });
-    const first = delivery(m.id, { target: 'ordered', ordering_key: 'k', ordering_position: '1', status: 'retrying', next_attempt_at: now + 5000 });
+    const orphaned = delivery(m.id, {
+      target: 'orphaned',
+      status: 'active',
+      leased_by: 'dead',
+      lease_until: now - 1,
+    });
+    const leased = delivery(m.id, {
+      target: 'leased',
+      status: 'active',
+      leased_by: 'alive',
+      lease_until: now + 1000,
+    });
+    const first = delivery(m.id, {
+      target: 'ordered',
+      ordering_key: 'k',
+      ordering_position: '1',
+      status: 'retrying',
+      next_attempt_at: now + 5000,
+    });
     const second = delivery(m2.id, { target: 'ordered', ordering_key: 'k', ordering_position: '2' });
     await store.db.insertInto('deliveries').values([due, notYet, orphaned, leased, first, second]).execute();
 
-    const claimed = await claimDue(store.db, store.dialect, { adapter: 'test-http', workerId: 'me', nowMs: now, leaseMs: 2000, limit: 10 });
+    const claimed = await claimDue(store.db, store.dialect, {
+      adapter: 'test-http',
+      workerId: 'me',
+      nowMs: now,
+      leaseMs: 2000,
+      limit: 10,
+    });
     assert.deepEqual(claimed.map((c) => c.row.target).sort(), ['due', 'orphaned']);
-    assert.ok(claimed.every((c) => c.row.status === 'active' && c.row.leased_by === 'me' && c.row.lease_until === now + 2000 && c.message.id === c.row.message_id));
-    assert.deepEqual(await claimDue(store.db, store.dialect, { adapter: 'test-http', workerId: 'other', nowMs: now, leaseMs: 2000, limit: 10 }), []);
+    assert.ok(
+      claimed.every(
+        (c) =>
+          c.row.status === 'active' &&
+          c.row.leased_by === 'me' &&
+          c.row.lease_until === now + 2000 &&
+          c.message.id === c.row.message_id,
+      ),
+    );
+    assert.deepEqual(
+      await claimDue(store.db, store.dialect, {
+        adapter: 'test-http',
+        workerId: 'other',
+        nowMs: now,
+        leaseMs: 2000,
+        limit: 10,
+      }),
+      [],
+    );
   });
 });

@@ -12,7 +12,10 @@ describeAdapterConformance('test-http', async () => {
     settings: { urls: [partner.url], token },
     event: () => accountChangedEvent(),
     partner: {
-      attemptedMessageIds: () => partner.received.filter((r) => r.method === 'POST').map((r) => String(r.headers['x-koppel-message-id'])),
+      attemptedMessageIds: () =>
+        partner.received
+          .filter((r) => r.method === 'POST')
+          .map((r) => String(r.headers['x-koppel-message-id'])),
       down: () => partner.down(),
       up: () => partner.up(),
       refuseNext: () => partner.respondOnceWith(400),

@@ -47,9 +47,16 @@ export async function setUpRecipients(
   for (let i = 0; i < options.count; i += 1) {
     const answer = await gateway.request('POST', '/v1/webhooks/recipients', {
       token: adminToken,
-      body: { url: `${options.url}?r=${i}`, topics: [options.topic ?? 'Absences.Create'], account: options.account, standardWebhooks: true, description: `bench ${i}` },
+      body: {
+        url: `${options.url}?r=${i}`,
+        topics: [options.topic ?? 'Absences.Create'],
+        account: options.account,
+        standardWebhooks: true,
+        description: `bench ${i}`,
+      },
     });
-    if (answer.status !== 201) throw new Error(`recipient ${i}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    if (answer.status !== 201)
+      throw new Error(`recipient ${i}: ${answer.status} ${JSON.stringify(answer.body)}`);
     created.push({ id: answer.body.id, secret: answer.body.secret });
   }
   return created;
@@ -66,13 +73,29 @@ describe('webhooks adapter through the gateway', function () {
       adapters: [webhooks],
       env: { KOPPEL_RETRY_WEBHOOKS: '50ms,50ms,50ms,50ms' },
       adapterSettings: {
-        webhooks: { publicUrl: 'https://koppel.example', healthCacheMs: 0, housekeepingIntervalMs: 100, hub: { enabled: true, accountClientId: HUB_ACCOUNT } },
+        webhooks: {
+          publicUrl: 'https://koppel.example',
+          healthCacheMs: 0,
+          housekeepingIntervalMs: 100,
+          hub: { enabled: true, accountClientId: HUB_ACCOUNT },
+        },
       },
     });
     admin = await gw.token();
     await gw.gateway.store.db
       .insertInto('accounts')
-      .values({ id: randomUUID(), client_id: HUB_ACCOUNT, name: 'WebSub subscribers', scopes: '[]', employers: JSON.stringify([EMPLOYER]), token_hash: '-', totp_secret: '-', last_totp_step: null, disabled_at: null, created_at: Date.now() })
+      .values({
+        id: randomUUID(),
+        client_id: HUB_ACCOUNT,
+        name: 'WebSub subscribers',
+        scopes: '[]',
+        employers: JSON.stringify([EMPLOYER]),
+        token_hash: '-',
+        totp_secret: '-',
+        last_totp_step: null,
+        disabled_at: null,
+        created_at: Date.now(),
+      })
       .execute();
   });
   after(() => gw.stop());
@@ -82,11 +105,17 @@ describe('webhooks adapter through the gateway', function () {
   });
   afterEach(() => receiver.stop());
 
-  const api = (method: string, path: string, body?: unknown) => gw.request(method, path, { token: admin, ...(body !== undefined ? { body } : {}) });
+  const api = (method: string, path: string, body?: unknown) =>
+    gw.request(method, path, { token: admin, ...(body !== undefined ? { body } : {}) });
 
   async function recipient(body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
     const { clientId } = await gw.account(['messages:read'], ['*']);
-    const answer = await api('POST', '/v1/webhooks/recipients', { url: receiver.url, topics: ['Absences.Create'], account: clientId, ...body });
+    const answer = await api('POST', '/v1/webhooks/recipients', {
+      url: receiver.url,
+      topics: ['Absences.Create'],
+      account: clientId,
+      ...body,
+    });
     assert.equal(answer.status, 201, JSON.stringify(answer.body));
     return { id: answer.body.id, secret: answer.body.secret };
   }
@@ -106,7 +135,10 @@ describe('webhooks adapter through the gateway', function () {
     const [request] = receiver.received;
     assert.ok(request);
     assert.ok(websubValid(request, secret), 'X-Hub-Signature');
-    const event = new Webhook(secret).verify(request.body, request.headers as Record<string, string>) as Record<string, any>;
+    const event = new Webhook(secret).verify(
+      request.body,
+      request.headers as Record<string, string>,
+    ) as Record<string, any>;
     assert.equal(event['id'], accepted.body.id, 'the Koppel message id');
     assert.equal(event['topic'], 'Absences.Create');
     assert.equal(request.headers['x-koppel-sequence'], '1');
@@ -118,7 +150,10 @@ describe('webhooks adapter through the gateway', function () {
     assert.equal(entry['body'], request.body, 'the log shows the exact bytes sent');
     const detail = await api('GET', `/v1/webhooks/log/${entry['id']}`);
     assert.equal(detail.body.attemptLog.length, 1);
-    assert.ok(!JSON.stringify((await api('GET', `/v1/webhooks/recipients/${id}`)).body).includes(secret), 'the secret is not shown again');
+    assert.ok(
+      !JSON.stringify((await api('GET', `/v1/webhooks/recipients/${id}`)).body).includes(secret),
+      'the secret is not shown again',
+    );
     assert.ok(!gw.logs.text().includes(secret), 'nor logged');
   });
 
@@ -130,9 +165,17 @@ describe('webhooks adapter through the gateway', function () {
     assert.equal(failed['attempts'], 5, 'the first attempt and four retries');
     assert.equal(failed['statusCode'], 500);
     assert.equal(receiver.received.length, 5);
-    assert.equal(new Set(receiver.received.map((r) => JSON.parse(r.body).id)).size, 1, 'one message id on every attempt');
+    assert.equal(
+      new Set(receiver.received.map((r) => JSON.parse(r.body).id)).size,
+      1,
+      'one message id on every attempt',
+    );
     const errors = await gw.get(`/v1/errors?adapter=webhooks`);
-    assert.ok(errors.body.items.some((e: any) => e.deliveryId === failed['id'] && e.kind === 'exhausted' && e.partnerStatus === '500'));
+    assert.ok(
+      errors.body.items.some(
+        (e: any) => e.deliveryId === failed['id'] && e.kind === 'exhausted' && e.partnerStatus === '500',
+      ),
+    );
 
     receiver.respond = (_req, res) => res.writeHead(200).end();
     assert.equal((await api('POST', `/v1/webhooks/log/${failed['id']}/resend`)).status, 202);
@@ -148,12 +191,23 @@ describe('webhooks adapter through the gateway', function () {
     const since = new Date().toISOString();
     await gw.post(absenceEvent());
     await gw.post(absenceEvent());
-    await gw.eventually(async () => ((await api('GET', `/v1/webhooks/log?recipient=${id}&status=failed`)).body.items.length === 2 ? true : undefined));
-    assert.equal(receiver.received.length, 4, 'the recipient\'s own schedule: one retry each');
+    await gw.eventually(async () =>
+      (await api('GET', `/v1/webhooks/log?recipient=${id}&status=failed`)).body.items.length === 2
+        ? true
+        : undefined,
+    );
+    assert.equal(receiver.received.length, 4, "the recipient's own schedule: one retry each");
     receiver.respond = (_req, res) => res.writeHead(204).end();
-    const recovered = await api('POST', `/v1/webhooks/recipients/${id}/recover?since=${encodeURIComponent(since)}`);
+    const recovered = await api(
+      'POST',
+      `/v1/webhooks/recipients/${id}/recover?since=${encodeURIComponent(since)}`,
+    );
     assert.equal(recovered.body.resent, 2);
-    await gw.eventually(async () => ((await api('GET', `/v1/webhooks/log?recipient=${id}&status=delivered`)).body.items.length === 2 ? true : undefined));
+    await gw.eventually(async () =>
+      (await api('GET', `/v1/webhooks/log?recipient=${id}&status=delivered`)).body.items.length === 2
+        ? true
+        : undefined,
+    );
   });
 
   it('sends nothing more to a deleted recipient, which keeps its log', async () => {
@@ -162,7 +216,11 @@ describe('webhooks adapter through the gateway', function () {
     await logEntry(id, 'delivered');
     assert.equal((await api('DELETE', `/v1/webhooks/recipients/${id}`)).status, 204);
     const later = await gw.post(absenceEvent());
-    assert.deepEqual(later.body.deliveries.filter((d: any) => d.target === id), [], 'not planned');
+    assert.deepEqual(
+      later.body.deliveries.filter((d: any) => d.target === id),
+      [],
+      'not planned',
+    );
     const listed = await api('GET', '/v1/webhooks/recipients?includeDeleted=true');
     assert.equal(listed.body.items.find((r: any) => r.id === id)?.status, 'deleted');
     assert.ok(!(await api('GET', '/v1/webhooks/recipients')).body.items.some((r: any) => r.id === id));
@@ -172,10 +230,17 @@ describe('webhooks adapter through the gateway', function () {
 
   it('sends nothing to a recipient whose account may not see the employer, and counts it', async () => {
     const { clientId } = await gw.account(['messages:read'], ['WG-9999']);
-    const created = await api('POST', '/v1/webhooks/recipients', { url: receiver.url, topics: ['Absences.Create'], account: clientId });
+    const created = await api('POST', '/v1/webhooks/recipients', {
+      url: receiver.url,
+      topics: ['Absences.Create'],
+      account: clientId,
+    });
     const id = created.body.id as string;
     const accepted = await gw.post(absenceEvent());
-    assert.deepEqual(accepted.body.deliveries.filter((d: any) => d.target === id), []);
+    assert.deepEqual(
+      accepted.body.deliveries.filter((d: any) => d.target === id),
+      [],
+    );
     const counted = await gw.eventually(async () => {
       const shown = await api('GET', `/v1/webhooks/recipients/${id}`);
       return shown.body.filteredEvents === 1 ? shown.body : undefined;
@@ -203,7 +268,13 @@ describe('webhooks adapter through the gateway', function () {
   describe('WebSub hub', () => {
     const subscribe = (callback: string) =>
       gw.request('POST', '/websub/hub', {
-        body: new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.topic': 'https://koppel.example/websub/topics/Absences.Create', 'hub.callback': callback, 'hub.secret': 'subscriber-secret', 'hub.lease_seconds': '3600' }).toString(),
+        body: new URLSearchParams({
+          'hub.mode': 'subscribe',
+          'hub.topic': 'https://koppel.example/websub/topics/Absences.Create',
+          'hub.callback': callback,
+          'hub.secret': 'subscriber-secret',
+          'hub.lease_seconds': '3600',
+        }).toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
 
@@ -214,7 +285,9 @@ describe('webhooks adapter through the gateway', function () {
       };
       assert.equal((await subscribe(receiver.url)).status, 202);
       const subscription = await gw.eventually(async () =>
-        (await api('GET', '/v1/webhooks/recipients')).body.items.find((r: any) => r.origin === 'websub-hub' && r.url === receiver.url),
+        (await api('GET', '/v1/webhooks/recipients')).body.items.find(
+          (r: any) => r.origin === 'websub-hub' && r.url === receiver.url,
+        ),
       );
       assert.equal(subscription.account, HUB_ACCOUNT);
       await gw.post(absenceEvent());
@@ -226,7 +299,9 @@ describe('webhooks adapter through the gateway', function () {
     it('does not subscribe a subscriber that does not echo the challenge', async () => {
       receiver.respond = (_req, res) => res.writeHead(200).end('ok');
       assert.equal((await subscribe(receiver.url)).status, 202);
-      await gw.eventually(async () => (gw.logs.lines().some((l) => l['msg'] === 'websub_intent_not_verified') ? true : undefined));
+      await gw.eventually(async () =>
+        gw.logs.lines().some((l) => l['msg'] === 'websub_intent_not_verified') ? true : undefined,
+      );
       const all = (await api('GET', '/v1/webhooks/recipients?includeDeleted=true')).body.items;
       assert.ok(!all.some((r: any) => r.url === receiver.url));
     });
@@ -269,7 +344,12 @@ describe('webhooks adapter: OAuth2 recipients against oauth2-mock-server', funct
         topics: ['Absences.Create'],
         account: clientId,
         protocol: 'oauth2',
-        oauth2: { tokenUrl: `${server.issuer.url?.replace('localhost', '127.0.0.1')}/token`, clientId: 'koppel', clientSecret: 'oauth-client-secret', scope: 'events' },
+        oauth2: {
+          tokenUrl: `${server.issuer.url?.replace('localhost', '127.0.0.1')}/token`,
+          clientId: 'koppel',
+          clientSecret: 'oauth-client-secret',
+          scope: 'events',
+        },
       },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -287,10 +367,15 @@ describe('webhooks adapter: OAuth2 recipients against oauth2-mock-server', funct
     assert.equal(tokenRequests, 2);
     assert.notEqual(receiver.received[3]?.headers.authorization, first);
     const log = await gw.eventually(async () => {
-      const page = await gw.request('GET', `/v1/webhooks/log?recipient=${created.body.id}&status=delivered`, { token: admin });
+      const page = await gw.request('GET', `/v1/webhooks/log?recipient=${created.body.id}&status=delivered`, {
+        token: admin,
+      });
       return page.body.items.length === 3 ? page.body.items : undefined;
     });
-    assert.ok(log.every((entry: any) => entry.attempts === 1), 'the refresh happened within one attempt');
+    assert.ok(
+      log.every((entry: any) => entry.attempts === 1),
+      'the refresh happened within one attempt',
+    );
     assert.ok(!gw.logs.text().includes('oauth-client-secret'));
   });
 });
@@ -321,12 +406,18 @@ describeAdapterConformance('webhooks', async () => {
     },
     /** The webhook "no" is 410 Gone, which disables the recipient; the admin enables it again. */
     async fixRefusal(gw: TestGateway) {
-      const answer = await gw.request('PATCH', `/v1/webhooks/recipients/${recipientId}`, { token: await gw.token(['admin']), body: { enabled: true } });
+      const answer = await gw.request('PATCH', `/v1/webhooks/recipients/${recipientId}`, {
+        token: await gw.token(['admin']),
+        body: { enabled: true },
+      });
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
     },
     event: () => absenceEvent(),
     partner: {
-      attemptedMessageIds: () => receiver.received.filter((r) => r.method === 'POST').map((r) => String(r.headers['x-koppel-message-id'])),
+      attemptedMessageIds: () =>
+        receiver.received
+          .filter((r) => r.method === 'POST')
+          .map((r) => String(r.headers['x-koppel-message-id'])),
       down: () => receiver.stop(),
       up: async () => {
         if (!receiver.listening) await receiver.start();

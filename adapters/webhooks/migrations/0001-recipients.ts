@@ -33,7 +33,11 @@ export const recipientsMigration: AdapterMigration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('webhooks_recipients_live').on('webhooks_recipients').columns(['deleted_at', 'created_at']).execute();
+    await db.schema
+      .createIndex('webhooks_recipients_live')
+      .on('webhooks_recipients')
+      .columns(['deleted_at', 'created_at'])
+      .execute();
 
     await db.schema
       .createTable('webhooks_filtered_counts')

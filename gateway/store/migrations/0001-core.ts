@@ -83,7 +83,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('response_body', 'text')
     .addColumn('next_attempt_at', 'bigint')
     .execute();
-  await db.schema.createIndex('attempts_delivery').on('attempts').columns(['delivery_id', 'number']).execute();
+  await db.schema
+    .createIndex('attempts_delivery')
+    .on('attempts')
+    .columns(['delivery_id', 'number'])
+    .execute();
 
   await db.schema
     .createTable('error_log')

@@ -9,7 +9,11 @@ export interface ReceivedRequest {
   readonly text: string;
 }
 
-export type Responder = (request: ReceivedRequest) => { status: number; headers?: Record<string, string>; body?: string } | Promise<{ status: number; headers?: Record<string, string>; body?: string }>;
+export type Responder = (
+  request: ReceivedRequest,
+) =>
+  | { status: number; headers?: Record<string, string>; body?: string }
+  | Promise<{ status: number; headers?: Record<string, string>; body?: string }>;
 
 /**
  * A switchable HTTP receiver on 127.0.0.1 (Svix's TestReceiver): it records every request, answers
@@ -36,14 +40,21 @@ export async function startHttpPartner(path = '/hook'): Promise<HttpPartner> {
   let responder: Responder = () => ({ status: 200, body: 'ok' });
   const once: Responder[] = [];
   const waiters: Array<() => void> = [];
-  const asResponder = (r: Responder | number): Responder => (typeof r === 'number' ? () => ({ status: r, body: `status ${r}` }) : r);
+  const asResponder = (r: Responder | number): Responder =>
+    typeof r === 'number' ? () => ({ status: r, body: `status ${r}` }) : r;
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const request: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, text: body.toString('utf8') };
+      const request: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body,
+        text: body.toString('utf8'),
+      };
       received.push(request);
       for (const wake of waiters.splice(0)) wake();
       Promise.resolve((once.shift() ?? responder)(request)).then(

@@ -181,7 +181,12 @@ interface PartnerBase {
   readonly ca: TestCa;
 }
 
-const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, processEntities: false, parseTagValue: false });
+const xml = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: true,
+  processEntities: false,
+  parseTagValue: false,
+});
 
 export async function startValidatieServer(
   options: PartnerBase & { readonly contracts: PartnerContracts },
@@ -199,7 +204,11 @@ export async function startValidatieServer(
         BasicHttpBinding_IBerichtenboxValidatieService: {
           ValidateAbonnementen: (_args: unknown, _cb: unknown, _headers: unknown, req: IncomingMessage) =>
             handle(req, async (captured) => {
-              const aanvraag = pick(parsedBody(captured.raw), 'ValidateAbonnementen', 'validateAbonnementenAanvraag');
+              const aanvraag = pick(
+                parsedBody(captured.raw),
+                'ValidateAbonnementen',
+                'validateAbonnementenAanvraag',
+              );
               const klanten = asArray(pick(aanvraag, 'klanten', 'Klant'));
               const bsns = klanten.map((klant) => String(pick(klant, 'Key') ?? ''));
               const request: ValidatieRequest = {
@@ -258,7 +267,11 @@ export async function startZakLk01Server(
             handle(req, async (captured) => {
               const zakLk01 = bodyElement(captured.raw);
               const schemaErrors =
-                zakLk01 === undefined ? ['no zakLk01 in the Body'] : options.validate === false ? [] : await validateZakLk01(zakLk01, stufFolder);
+                zakLk01 === undefined
+                  ? ['no zakLk01 in the Body']
+                  : options.validate === false
+                    ? []
+                    : await validateZakLk01(zakLk01, stufFolder);
               const parsed = pick(parsedBody(captured.raw), 'zakLk01');
               const referentienummer = stringOrUndefined(pick(parsed, 'stuurgegevens', 'referentienummer'));
               const request: ZakLk01Request = {
@@ -266,14 +279,24 @@ export async function startZakLk01Server(
                 zakLk01: zakLk01 ?? '',
                 referentienummer,
                 zaakIdentificatie: stringOrUndefined(pick(parsed, 'object', 'identificatie')),
-                bsn: stringOrUndefined(pick(parsed, 'object', 'heeftAlsInitiator', 'gerelateerde', 'natuurlijkPersoon', 'inp.bsn')),
+                bsn: stringOrUndefined(
+                  pick(parsed, 'object', 'heeftAlsInitiator', 'gerelateerde', 'natuurlijkPersoon', 'inp.bsn'),
+                ),
                 schemaErrors,
-                ...(schemaErrors.length > 0 ? { problems: [...captured.problems, ...schemaErrors], answer: 'check-failed' } : {}),
+                ...(schemaErrors.length > 0
+                  ? { problems: [...captured.problems, ...schemaErrors], answer: 'check-failed' }
+                  : {}),
               };
               if (schemaErrors.length > 0) {
-                return { request, fault: digikoppelingFault('0004', `Niet conform xsd: ${schemaErrors[0] ?? ''}`) };
+                return {
+                  request,
+                  fault: digikoppelingFault('0004', `Niet conform xsd: ${schemaErrors[0] ?? ''}`),
+                };
               }
-              return { request, result: bv03(referentienummer ?? '', pick(parsed, 'stuurgegevens', 'zender')) };
+              return {
+                request,
+                result: bv03(referentienummer ?? '', pick(parsed, 'stuurgegevens', 'zender')),
+              };
             }),
         },
       },
@@ -291,7 +314,10 @@ interface SoapFault {
   readonly Fault: { faultcode: string; faultstring: string; detail?: unknown; statusCode: number };
 }
 
-type Handle<R> = (req: IncomingMessage, body: (captured: CapturedRequest) => Promise<Handled<R>>) => Promise<unknown>;
+type Handle<R> = (
+  req: IncomingMessage,
+  body: (captured: CapturedRequest) => Promise<Handled<R>>,
+) => Promise<unknown>;
 
 async function startPartner<R extends CapturedRequest>(setup: {
   readonly ca: TestCa;
@@ -398,15 +424,20 @@ async function startPartner<R extends CapturedRequest>(setup: {
     req.resume();
     return false;
   };
-  soapServer.addSoapHeader((_method: string, _args: unknown, headers: Record<string, unknown> | undefined) => {
-    const messageId = headers?.MessageID;
-    const relatesTo = typeof messageId === 'string' ? messageId : String((messageId as { $value?: unknown } | undefined)?.$value ?? '');
-    return (
-      `<wsa:Action xmlns:wsa="${WSA}">${setup.action}Response</wsa:Action>` +
-      `<wsa:MessageID xmlns:wsa="${WSA}">urn:uuid:${crypto.randomUUID()}</wsa:MessageID>` +
-      `<wsa:RelatesTo xmlns:wsa="${WSA}">${relatesTo}</wsa:RelatesTo>`
-    );
-  });
+  soapServer.addSoapHeader(
+    (_method: string, _args: unknown, headers: Record<string, unknown> | undefined) => {
+      const messageId = headers?.MessageID;
+      const relatesTo =
+        typeof messageId === 'string'
+          ? messageId
+          : String((messageId as { $value?: unknown } | undefined)?.$value ?? '');
+      return (
+        `<wsa:Action xmlns:wsa="${WSA}">${setup.action}Response</wsa:Action>` +
+        `<wsa:MessageID xmlns:wsa="${WSA}">urn:uuid:${crypto.randomUUID()}</wsa:MessageID>` +
+        `<wsa:RelatesTo xmlns:wsa="${WSA}">${relatesTo}</wsa:RelatesTo>`
+      );
+    },
+  );
   return partner;
 }
 
@@ -432,7 +463,8 @@ function addressingProblems(addressing: Addressing, url: string, action: string)
   if (!addressing.to) problems.push('0005 WS-Addressing header To ontbreekt');
   else if (addressing.to.split('?')[0] !== url) problems.push(`0011 wsa:To ${addressing.to} is not ${url}`);
   if (!addressing.action) problems.push('0006 WS-Addressing header Action ontbreekt');
-  else if (addressing.action !== action) problems.push(`0011 wsa:Action ${addressing.action} is not ${action}`);
+  else if (addressing.action !== action)
+    problems.push(`0011 wsa:Action ${addressing.action} is not ${action}`);
   if (!addressing.messageId) problems.push('0007 WS-Addressing header MessageID ontbreekt');
   if (!addressing.from) problems.push('0011 wsa:From ontbreekt');
   if (!addressing.replyTo) problems.push('0011 wsa:ReplyTo ontbreekt');
@@ -453,7 +485,10 @@ export function verifySignature(envelope: string, ca: TestCa): SignatureCheck {
   try {
     const token = /<(?:\w+:)?BinarySecurityToken\b[^>]*>([^<]+)</.exec(envelope)?.[1];
     if (token === undefined) return { valid: false, signed: [], error: 'no BinarySecurityToken' };
-    const certPem = `-----BEGIN CERTIFICATE-----\n${token.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n').trim()}\n-----END CERTIFICATE-----\n`;
+    const certPem = `-----BEGIN CERTIFICATE-----\n${token
+      .replace(/\s+/g, '')
+      .replace(/(.{64})/g, '$1\n')
+      .trim()}\n-----END CERTIFICATE-----\n`;
     const certificate = new X509Certificate(certPem);
     const authority = new X509Certificate(ca.caPem);
     if (!certificate.checkIssued(authority) || !certificate.verify(authority.publicKey)) {
@@ -465,7 +500,11 @@ export function verifySignature(envelope: string, ca: TestCa): SignatureCheck {
     verifier.loadSignature(signatureXml);
     const valid = verifier.checkSignature(envelope);
     const algorithms = verifier.getReferences().map((reference) => reference.digestAlgorithm);
-    if (valid && (verifier.signatureAlgorithm !== 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256' || algorithms.some((a) => !a.endsWith('#sha256')))) {
+    if (
+      valid &&
+      (verifier.signatureAlgorithm !== 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256' ||
+        algorithms.some((a) => !a.endsWith('#sha256')))
+    ) {
       return { valid: false, signed: [], error: 'not signed with RSA-SHA256 and SHA-256 digests' };
     }
     const signed = valid
@@ -479,18 +518,28 @@ export function verifySignature(envelope: string, ca: TestCa): SignatureCheck {
 
 function checkFault(problem: string): SoapFault {
   const code = /^(\d{4}) /.exec(problem)?.[1];
-  return code ? digikoppelingFault(code, problem.slice(5)) : { Fault: { faultcode: 'soap:Client', faultstring: problem, statusCode: 500 } };
+  return code
+    ? digikoppelingFault(code, problem.slice(5))
+    : { Fault: { faultcode: 'soap:Client', faultstring: problem, statusCode: 500 } };
 }
 
 function digikoppelingFault(code: string, text: string): SoapFault {
-  return { Fault: { faultcode: code === '0051' ? 'soap:Server' : 'soap:Client', faultstring: `${code}: ${text}`, statusCode: 500 } };
+  return {
+    Fault: {
+      faultcode: code === '0051' ? 'soap:Server' : 'soap:Client',
+      faultstring: `${code}: ${text}`,
+      statusCode: 500,
+    },
+  };
 }
 
 function faultFor(answer: PartnerAnswer): SoapFault {
   const shared = 'http://schemas.rdw.nl/GEB/Shared/Types/2009/01';
   switch (answer) {
     case 'server-fault':
-      return { Fault: { faultcode: 'soap:Server', faultstring: 'Interne fout bij de ontvanger', statusCode: 500 } };
+      return {
+        Fault: { faultcode: 'soap:Server', faultstring: 'Interne fout bij de ontvanger', statusCode: 500 },
+      };
     case 'client-fault':
       return { Fault: { faultcode: 'soap:Client', faultstring: 'Bericht geweigerd', statusCode: 500 } };
     case 'digikoppeling-0051':
@@ -502,7 +551,9 @@ function faultFor(answer: PartnerAnswer): SoapFault {
         Fault: {
           faultcode: 'soap:Server',
           faultstring: 'DependentServiceFault',
-          detail: { $xml: `<q:DependentServiceFault xmlns:q="${shared}"><q:Message>Achterliggende dienst niet bereikbaar</q:Message></q:DependentServiceFault>` },
+          detail: {
+            $xml: `<q:DependentServiceFault xmlns:q="${shared}"><q:Message>Achterliggende dienst niet bereikbaar</q:Message></q:DependentServiceFault>`,
+          },
           statusCode: 500,
         },
       };
@@ -511,7 +562,9 @@ function faultFor(answer: PartnerAnswer): SoapFault {
         Fault: {
           faultcode: 'soap:Client',
           faultstring: 'ApplicationFault',
-          detail: { $xml: `<q:ApplicationFault xmlns:q="${shared}"><q:Message>Onbekende berichtleverancier</q:Message></q:ApplicationFault>` },
+          detail: {
+            $xml: `<q:ApplicationFault xmlns:q="${shared}"><q:Message>Onbekende berichtleverancier</q:Message></q:ApplicationFault>`,
+          },
           statusCode: 500,
         },
       };
@@ -538,7 +591,11 @@ function bv03(crossRefnummer: string, zender: unknown): unknown {
   return {
     stuurgegevens: {
       berichtcode: 'Bv03',
-      zender: { organisatie: '00000004003214345001', applicatie: 'MijnOverheid', administratie: 'Lopende zaken' },
+      zender: {
+        organisatie: '00000004003214345001',
+        applicatie: 'MijnOverheid',
+        administratie: 'Lopende zaken',
+      },
       ontvanger: {
         organisatie: stringOrUndefined(pick(zender, 'organisatie')) ?? '',
         applicatie: stringOrUndefined(pick(zender, 'applicatie')) ?? '',
@@ -557,7 +614,9 @@ function bodyElement(envelope: string): string | undefined {
   if (!inner) return undefined;
   const declarations = [...envelope.slice(0, match?.index ?? 0).matchAll(/\sxmlns:([\w.-]+)="[^"]*"/g)];
   const open = /^<[^>]*?(\/?)>/.exec(inner)?.[0] ?? '';
-  const missing = declarations.filter(([, prefix]) => !open.includes(`xmlns:${prefix}=`)).map(([declaration]) => declaration);
+  const missing = declarations
+    .filter(([, prefix]) => !open.includes(`xmlns:${prefix}=`))
+    .map(([declaration]) => declaration);
   const unique = [...new Set(missing)].join('');
   return inner.replace(/^<([\w.:-]+)/, `<$1${unique}`);
 }

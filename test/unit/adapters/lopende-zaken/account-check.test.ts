@@ -1,22 +1,38 @@
 import assert from 'node:assert/strict';
 import { checkReachability } from '../../../../adapters/lopende-zaken/account-check.ts';
-import { createWusHttp, openWusService, type WusHttp, type WusService } from '../../../../adapters/lopende-zaken/transport.ts';
+import {
+  createWusHttp,
+  openWusService,
+  type WusHttp,
+  type WusService,
+} from '../../../../adapters/lopende-zaken/transport.ts';
 import { makeTestCa } from '../../../helpers/certs.ts';
-import { requirePartnerContracts, startValidatieServer, type ValidatiePartner } from '../../../helpers/servers/soap-partner.ts';
+import {
+  requirePartnerContracts,
+  startValidatieServer,
+  type ValidatiePartner,
+} from '../../../helpers/servers/soap-partner.ts';
 
 describe('lopende-zaken account check (ValidateAbonnementen over mutual TLS)', function () {
   this.timeout(30_000);
   let partner: ValidatiePartner;
   let http: WusHttp;
   let service: WusService;
-  const options = { berichtleverancierCode: '00000001234567890000', berichtTypeCode: 'LopendeZaken', batchSize: 250 };
+  const options = {
+    berichtleverancierCode: '00000001234567890000',
+    berichtTypeCode: 'LopendeZaken',
+    batchSize: 250,
+  };
   const signal = new AbortController().signal;
 
   before(async function () {
     const contracts = requirePartnerContracts(this);
     const ca = makeTestCa();
     partner = await startValidatieServer({ ca, contracts });
-    http = createWusHttp({ key: ca.clientKeyPem, cert: ca.clientCertPem, ca: ca.caPem, minVersion: 'TLSv1.2' }, 5000);
+    http = createWusHttp(
+      { key: ca.clientKeyPem, cert: ca.clientCertPem, ca: ca.caPem, minVersion: 'TLSv1.2' },
+      5000,
+    );
     // Logius' WSDL as published: its absolute xsd imports resolve in the folder beside it.
     service = await openWusService({
       wsdl: contracts.berichtenboxWsdl,
@@ -54,14 +70,18 @@ describe('lopende-zaken account check (ValidateAbonnementen over mutual TLS)', f
     const bsns = Array.from({ length: 300 }, (_, i) => String(200_000_000 + i));
     const answers = await checkReachability(service, options, bsns, signal);
     const first = answers.get('200000000');
-    assert.ok(first?.kind === 'failed' && first.outcome === 'transient' && first.code === 'DependentServiceFault');
+    assert.ok(
+      first?.kind === 'failed' && first.outcome === 'transient' && first.code === 'DependentServiceFault',
+    );
     assert.deepEqual(answers.get('200000299'), { kind: 'answered', reachable: true });
   });
 
   it('an ApplicationFault is the partner saying no', async () => {
     partner.failNext('application-fault');
     const answer = (await checkReachability(service, options, ['999993653'], signal)).get('999993653');
-    assert.ok(answer?.kind === 'failed' && answer.outcome === 'rejected' && answer.code === 'ApplicationFault');
+    assert.ok(
+      answer?.kind === 'failed' && answer.outcome === 'rejected' && answer.code === 'ApplicationFault',
+    );
   });
 
   it('the service down is transient', async () => {

@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ALERT_CODE, duration, withAlert } from '../../../../adapters/lopende-zaken/alert.ts';
-import { delivered, rejected, skipped, transient, type Delivery } from '../../../../gateway/adapter-kit/index.ts';
+import {
+  delivered,
+  rejected,
+  skipped,
+  transient,
+  type Delivery,
+} from '../../../../gateway/adapter-kit/index.ts';
 
-const data = JSON.parse(readFileSync(new URL('../../../../mappings/lopende-zaken/golden/status-ontvangen.input.json', import.meta.url), 'utf8')) as {
+const data = JSON.parse(
+  readFileSync(
+    new URL('../../../../mappings/lopende-zaken/golden/status-ontvangen.input.json', import.meta.url),
+    'utf8',
+  ),
+) as {
   zaak: { identificatie: string };
 };
 const receivedAt = new Date('2025-04-01T12:00:00.000Z');
@@ -11,14 +22,27 @@ const delivery = {
   id: 'd1',
   adapter: 'lopende-zaken',
   target: 'mijnoverheid',
-  message: { id: 'm1', type: 'nl.zaken.zaak-status-gezet', source: 'urn:test', eventId: 'e1', receivedAt, data, envelope: {} },
+  message: {
+    id: 'm1',
+    type: 'nl.zaken.zaak-status-gezet',
+    source: 'urn:test',
+    eventId: 'e1',
+    receivedAt,
+    data,
+    envelope: {},
+  },
 } as unknown as Delivery;
 const DAY = 86_400_000;
 const after = (ms: number) => new Date(receivedAt.getTime() + ms);
 
 describe('lopende-zaken rule 4: a change waiting too long raises an alert', () => {
   it('a transient outcome of a change older than the alert age carries the alert, with zaak, wait and reason', () => {
-    const outcome = withAlert(transient('Digikoppeling: connection refused'), delivery, after(DAY + 2 * 3_600_000 + 5 * 60_000), DAY);
+    const outcome = withAlert(
+      transient('Digikoppeling: connection refused'),
+      delivery,
+      after(DAY + 2 * 3_600_000 + 5 * 60_000),
+      DAY,
+    );
     assert.equal(outcome.kind, 'transient');
     assert.deepEqual(outcome.kind === 'transient' ? outcome.alert : undefined, {
       code: ALERT_CODE,

@@ -32,7 +32,10 @@ describe('mapping lopende-zaken: case status change → zakLk01', () => {
     const input = JSON.parse(read('status-ontvangen.input.json')) as ZaakStatusGezet;
     const ctx = JSON.parse(read('status-ontvangen.context.json')) as ZakLk01Context;
     const at = (datumStatusGezet: string): string => {
-      const mapped = caseStatusChangeToZaakLk01({ ...input, status: { ...input.status, datumStatusGezet } }, ctx);
+      const mapped = caseStatusChangeToZaakLk01(
+        { ...input, status: { ...input.status, datumStatusGezet } },
+        ctx,
+      );
       assert.ok(mapped.ok);
       return /<ZKN:datumStatusGezet>(\d+)</.exec(mapped.value)?.[1] ?? '';
     };
@@ -67,7 +70,10 @@ describe('mapping lopende-zaken: golden zakLk01 against the StUF-ZKN 3.10 schema
   }
 
   it('the validator does refuse what the schema forbids', async () => {
-    const invalid = read('status-ontvangen.expected.xml').replace('<BG:inp.bsn>999993653<', '<BG:inp.bsn>99999365<');
+    const invalid = read('status-ontvangen.expected.xml').replace(
+      '<BG:inp.bsn>999993653<',
+      '<BG:inp.bsn>99999365<',
+    );
     const errors = await validateZakLk01(invalid, stufFolder);
     assert.equal(errors.length, 1);
     assert.match(errors[0] ?? '', /inp\.bsn/);

@@ -4,7 +4,10 @@ import { sendingRuleFor } from '../../../../adapters/lopende-zaken/rules.ts';
 import type { ZaakStatusGezet } from '../../../../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
 
 const change = JSON.parse(
-  readFileSync(new URL('../../../../mappings/lopende-zaken/golden/status-ontvangen.input.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../../../../mappings/lopende-zaken/golden/status-ontvangen.input.json', import.meta.url),
+    'utf8',
+  ),
 ) as ZaakStatusGezet;
 const withInitiator = (initiator: Partial<ZaakStatusGezet['zaak']['initiator']>): ZaakStatusGezet => ({
   ...change,
@@ -33,7 +36,10 @@ describe('lopende-zaken rule 1: who may be sent', () => {
   }
 
   it('skips a status whose type does not inform the initiator', () => {
-    const silent = { ...change, status: { ...change.status, statustype: { ...change.status.statustype, informeren: false } } };
+    const silent = {
+      ...change,
+      status: { ...change.status, statustype: { ...change.status.statustype, informeren: false } },
+    };
     assert.equal(sendingRuleFor(silent)?.rule, 'status-not-informed');
   });
 });

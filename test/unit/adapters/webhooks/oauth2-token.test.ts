@@ -34,16 +34,19 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
     await server.issuer.keys.generate('RS256');
     await server.start(0, '127.0.0.1');
     // A real authorisation server checks the client; the mock does not for client_credentials, so we do.
-    server.service.on('beforeResponse', (response: MutableResponse, req: IncomingMessage & { body: Record<string, unknown> }) => {
-      tokenRequests.push({ authorization: req.headers.authorization, body: req.body });
-      const [id, secret] = clientOf(req.headers.authorization) ?? [];
-      if (id !== 'koppel' || secret !== 'client secret/with:odd chars') {
-        response.statusCode = 401;
-        response.body = { error: 'invalid_client' };
-        return;
-      }
-      if (typeof response.body === 'object') response.body['expires_in'] = lifetimeSeconds;
-    });
+    server.service.on(
+      'beforeResponse',
+      (response: MutableResponse, req: IncomingMessage & { body: Record<string, unknown> }) => {
+        tokenRequests.push({ authorization: req.headers.authorization, body: req.body });
+        const [id, secret] = clientOf(req.headers.authorization) ?? [];
+        if (id !== 'koppel' || secret !== 'client secret/with:odd chars') {
+          response.statusCode = 401;
+          response.body = { error: 'invalid_client' };
+          return;
+        }
+        if (typeof response.body === 'object') response.body['expires_in'] = lifetimeSeconds;
+      },
+    );
     server.service.on('beforeTokenSigning', (token: { payload: Record<string, unknown> }) => {
       token.payload['exp'] = Math.floor(Date.now() / 1000) + lifetimeSeconds;
       // Without a jti two tokens issued in the same second are identical; real servers' are not.
@@ -89,7 +92,9 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
     const header = receiver.received[index]?.headers.authorization ?? '';
     assert.match(header, /^Bearer /);
     const jwks = createRemoteJWKSet(new URL(`${server.issuer.url?.replace('localhost', '127.0.0.1')}/jwks`));
-    const { payload } = await jwtVerify(header.slice('Bearer '.length), jwks, { issuer: server.issuer.url ?? '' });
+    const { payload } = await jwtVerify(header.slice('Bearer '.length), jwks, {
+      issuer: server.issuer.url ?? '',
+    });
     return payload as Record<string, unknown>;
   }
 
@@ -97,7 +102,10 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
     const tokens = new TokenCache(http, 60_000, 5000);
     const t0 = new Date();
     assert.equal((await sendWebhook(http, tokens, input(t0))).outcome.kind, 'delivered');
-    assert.equal((await sendWebhook(http, tokens, input(new Date(t0.getTime() + 1000)))).outcome.kind, 'delivered');
+    assert.equal(
+      (await sendWebhook(http, tokens, input(new Date(t0.getTime() + 1000)))).outcome.kind,
+      'delivered',
+    );
     assert.equal(tokenRequests.length, 1);
     assert.equal(tokenRequests[0]?.body['grant_type'], 'client_credentials');
     assert.equal(tokenRequests[0]?.body['scope'], 'webhooks:receive');
@@ -161,7 +169,10 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
     const tokens = new TokenCache(http, 60_000, 5000);
     const now = new Date();
     const results = await Promise.all([1, 2, 3, 4].map(() => sendWebhook(http, tokens, input(now))));
-    assert.deepEqual(results.map((r) => r.outcome.kind), ['delivered', 'delivered', 'delivered', 'delivered']);
+    assert.deepEqual(
+      results.map((r) => r.outcome.kind),
+      ['delivered', 'delivered', 'delivered', 'delivered'],
+    );
     assert.equal(tokenRequests.length, 1);
   });
 
@@ -171,7 +182,14 @@ describe('webhooks: OAuth2 client credentials against oauth2-mock-server', () =>
       const tokens = new TokenCache(strict, 60_000, 5000);
       const url = new URL(client.tokenUrl);
       client = { ...client, tokenUrl: `http://localhost:${url.port}${url.pathname}` };
-      const { outcome } = await sendWebhook(strict, tokens, { ...input(new Date()), target: { id: 'r', url: 'https://93.184.215.14/hook', auth: { protocol: 'oauth2', client, cacheKey: 'x' } } });
+      const { outcome } = await sendWebhook(strict, tokens, {
+        ...input(new Date()),
+        target: {
+          id: 'r',
+          url: 'https://93.184.215.14/hook',
+          auth: { protocol: 'oauth2', client, cacheKey: 'x' },
+        },
+      });
       assert.equal(outcome.kind === 'skipped' && outcome.rule, 'outbound-url-refused');
       assert.match(outcome.kind === 'skipped' ? outcome.detail : '', /^token URL: /);
       assert.equal(tokenRequests.length, 0);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { newSigningSecret, standardWebhooksHeaders } from '../../../../adapters/webhooks/standard-webhooks-signature.ts';
+import {
+  newSigningSecret,
+  standardWebhooksHeaders,
+} from '../../../../adapters/webhooks/standard-webhooks-signature.ts';
 import { websubLinks, websubSignature } from '../../../../adapters/webhooks/websub-signature.ts';
 
 /** What a WebSub subscriber does (WebSub §8): recompute the HMAC over the raw body, compare in constant time. */
@@ -14,7 +17,8 @@ function subscriberAccepts(header: string, body: string, secret: string): boolea
 }
 
 describe('webhooks: WebSub signature', () => {
-  const body = '{"id":"m-1","topic":"Accounts.Update","timestamp":"2025-01-01T00:00:00Z","data":{"naam":"Zoë ✓"}}';
+  const body =
+    '{"id":"m-1","topic":"Accounts.Update","timestamp":"2025-01-01T00:00:00Z","data":{"naam":"Zoë ✓"}}';
 
   it('is sha256=<hex HMAC of the exact body bytes>, checked by an independent verifier', () => {
     const secret = newSigningSecret();
@@ -33,7 +37,10 @@ describe('webhooks: WebSub signature', () => {
 
   it('links the hub and the topic', () => {
     assert.equal(
-      websubLinks('https://koppel.example/websub/hub', 'https://koppel.example/websub/topics/Accounts.Update'),
+      websubLinks(
+        'https://koppel.example/websub/hub',
+        'https://koppel.example/websub/topics/Accounts.Update',
+      ),
       '<https://koppel.example/websub/hub>; rel="hub", <https://koppel.example/websub/topics/Accounts.Update>; rel="self"',
     );
   });
@@ -48,7 +55,10 @@ describe('webhooks: Standard Webhooks signature', () => {
     assert.equal(headers['webhook-id'], 'm-2');
     assert.deepEqual(new Webhook(secret).verify(body, headers), JSON.parse(body));
     assert.throws(() => new Webhook(newSigningSecret()).verify(body, headers), /No matching signature/);
-    assert.throws(() => new Webhook(secret).verify(body.replace('{}', '{"x":1}'), headers), /No matching signature/);
+    assert.throws(
+      () => new Webhook(secret).verify(body.replace('{}', '{"x":1}'), headers),
+      /No matching signature/,
+    );
   });
 
   it('carries one signature per secret while a rotation overlaps, each accepted on its own', () => {
@@ -65,7 +75,7 @@ describe('webhooks: Standard Webhooks signature', () => {
     assert.throws(() => new Webhook(secret).verify(body, headers), /timestamp too old/i);
   });
 
-  it('signs with a subscriber\'s own (unprefixed) secret as raw bytes', () => {
+  it("signs with a subscriber's own (unprefixed) secret as raw bytes", () => {
     const headers = standardWebhooksHeaders('m-2', new Date(), body, ['plain text secret']);
     assert.doesNotThrow(() => new Webhook('plain text secret', { format: 'raw' }).verify(body, headers));
   });

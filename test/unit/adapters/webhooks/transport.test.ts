@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
-import { createGuardedHttp, type GuardedHttp, type HttpFailure, type HttpResponse } from '../../../../gateway/adapter-kit/http.ts';
+import {
+  createGuardedHttp,
+  type GuardedHttp,
+  type HttpFailure,
+  type HttpResponse,
+} from '../../../../gateway/adapter-kit/http.ts';
 import { createOutboundGuard } from '../../../../gateway/security/outbound-url-guard.ts';
 import { TokenCache } from '../../../../adapters/webhooks/oauth2-token.ts';
 import { classifyWebhook, sendWebhook, type SendInput } from '../../../../adapters/webhooks/transport.ts';
@@ -16,7 +21,11 @@ const response = (status: number, headers: Record<string, string> = {}): HttpRes
   body: `answer ${status}`,
   durationMs: 1,
 });
-const failure = (kind: HttpFailure['failure']): HttpFailure => ({ kind: 'failure', failure: kind, message: kind });
+const failure = (kind: HttpFailure['failure']): HttpFailure => ({
+  kind: 'failure',
+  failure: kind,
+  message: kind,
+});
 
 describe('webhooks: classification', () => {
   const table: Array<[string, HttpResponse | HttpFailure, string, boolean]> = [
@@ -61,7 +70,10 @@ describe('webhooks: classification', () => {
       return outcome.kind === 'transient' ? outcome.retryAfterMs : 'not transient';
     };
     assert.equal(retryAfter(response(429, { 'retry-after': '120' })), 120_000);
-    assert.equal(retryAfter(response(503, { 'retry-after': new Date(now.getTime() + 90_000).toUTCString() })), 90_000);
+    assert.equal(
+      retryAfter(response(503, { 'retry-after': new Date(now.getTime() + 90_000).toUTCString() })),
+      90_000,
+    );
     assert.equal(retryAfter(response(500, { 'retry-after': '120' })), undefined);
     assert.equal(retryAfter(response(408, { 'retry-after': '120' })), undefined);
   });
@@ -105,8 +117,14 @@ describe('webhooks: transport against a loopback receiver', () => {
     assert.equal(request.method, 'POST');
     assert.equal(request.body, body);
     assert.equal(request.headers['content-type'], 'application/json');
-    assert.equal(request.headers['x-hub-signature'], `sha256=${createHmac('sha256', secret).update(request.body).digest('hex')}`);
-    assert.equal(request.headers['link'], '<https://koppel.example/websub/hub>; rel="hub", <https://koppel.example/websub/topics/Accounts.Update>; rel="self"');
+    assert.equal(
+      request.headers['x-hub-signature'],
+      `sha256=${createHmac('sha256', secret).update(request.body).digest('hex')}`,
+    );
+    assert.equal(
+      request.headers['link'],
+      '<https://koppel.example/websub/hub>; rel="hub", <https://koppel.example/websub/topics/Accounts.Update>; rel="self"',
+    );
     assert.equal(request.headers['x-koppel-sequence'], '7');
     assert.equal(request.headers['x-koppel-message-id'], 'm-1');
     assert.equal(request.headers['webhook-signature'], undefined, 'Standard Webhooks only when asked');
@@ -156,12 +174,20 @@ describe('webhooks: transport against a loopback receiver', () => {
   it('refuses loopback without an allow-list: literal, localhost, and a name that resolves to loopback', async () => {
     const strict = createGuardedHttp(createOutboundGuard([]));
     try {
-      const urls = [receiver.url, `http://localhost:${receiver.port}/hook`, `http://[::ffff:127.0.0.1]:${receiver.port}/hook`];
+      const urls = [
+        receiver.url,
+        `http://localhost:${receiver.port}/hook`,
+        `http://[::ffff:127.0.0.1]:${receiver.port}/hook`,
+      ];
       const local = hostname();
       const resolved = await lookup(local).catch(() => undefined);
       if (resolved?.address.startsWith('127.')) urls.push(`http://${local}:${receiver.port}/hook`);
       for (const url of urls) {
-        const { outcome } = await sendWebhook(strict, tokens, input({ target: { id: 'r', url, auth: { protocol: 'websub', algorithm: 'sha256', secret } } }));
+        const { outcome } = await sendWebhook(
+          strict,
+          tokens,
+          input({ target: { id: 'r', url, auth: { protocol: 'websub', algorithm: 'sha256', secret } } }),
+        );
         assert.equal(outcome.kind === 'skipped' && outcome.rule, 'outbound-url-refused', url);
       }
       assert.equal(receiver.received.length, 0);

@@ -11,7 +11,10 @@ describe('webhook-event mapping: properties', () => {
     const b = canonicalToWebhookEvent({ a: { x: null, y: [1, { c: 3, d: 2 }] }, b: 1 }, context);
     assert.ok(a.ok && b.ok);
     assert.equal(a.value.body, b.value.body);
-    assert.equal(a.value.body, '{"id":"a1","topic":"Accounts.Update","timestamp":"2025-01-01T00:00:00.000Z","data":{"a":{"x":null,"y":[1,{"c":3,"d":2}]},"b":1}}');
+    assert.equal(
+      a.value.body,
+      '{"id":"a1","topic":"Accounts.Update","timestamp":"2025-01-01T00:00:00.000Z","data":{"a":{"x":null,"y":[1,{"c":3,"d":2}]},"b":1}}',
+    );
   });
 
   it('is { id, topic, timestamp, data } with the event time as timestamp when there is one', () => {
@@ -36,6 +39,9 @@ describe('webhook-event mapping: properties', () => {
     const types = readdirSync(dir)
       .filter((f) => f.endsWith('.schema.json') && f !== 'envelope.schema.json')
       .map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8'))['x-koppel-type'] as string);
-    assert.deepEqual(types.filter((t) => topicOf(t) === undefined), ['nl.communicatie.email-verzocht']);
+    assert.deepEqual(
+      types.filter((t) => topicOf(t) === undefined),
+      ['nl.communicatie.email-verzocht'],
+    );
   });
 });

@@ -1,21 +1,36 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { classifyHttp, createGuardedHttp, EVIDENCE_EXCERPT, parseRetryAfter, type HttpFailure, type HttpResponse } from '../../../../gateway/adapter-kit/http.ts';
+import {
+  classifyHttp,
+  createGuardedHttp,
+  EVIDENCE_EXCERPT,
+  parseRetryAfter,
+  type HttpFailure,
+  type HttpResponse,
+} from '../../../../gateway/adapter-kit/http.ts';
 import type { Outcome } from '../../../../gateway/adapter-kit/outcome.ts';
 import { createOutboundGuard } from '../../../../gateway/security/outbound-url-guard.ts';
 
 const NOW = new Date('2026-01-05T10:00:00.000Z');
 const REQUEST = { summary: 'POST https://partner.example/hook', body: '{"id":"m1"}' };
 
-const response = (status: number, headers: HttpResponse['headers'] = {}, body = `answer ${status}`): HttpResponse => ({
+const response = (
+  status: number,
+  headers: HttpResponse['headers'] = {},
+  body = `answer ${status}`,
+): HttpResponse => ({
   kind: 'response',
   status,
   headers,
   body,
   durationMs: 3,
 });
-const failure = (kind: HttpFailure['failure'], message = `${kind} happened`): HttpFailure => ({ kind: 'failure', failure: kind, message });
+const failure = (kind: HttpFailure['failure'], message = `${kind} happened`): HttpFailure => ({
+  kind: 'failure',
+  failure: kind,
+  message,
+});
 
 describe('adapter-kit/http', () => {
   describe('classifyHttp', () => {
@@ -59,7 +74,10 @@ describe('adapter-kit/http', () => {
           assert.equal(outcome.reason, `HTTP ${status}`);
           assert.equal(outcome.retryAfterMs, undefined, 'no Retry-After header, no retryAfterMs');
         }
-        assert.deepEqual((outcome as { evidence?: unknown }).evidence, { request: REQUEST, response: { status, body: `answer ${status}` } });
+        assert.deepEqual((outcome as { evidence?: unknown }).evidence, {
+          request: REQUEST,
+          response: { status, body: `answer ${status}` },
+        });
       });
     }
 
@@ -113,7 +131,10 @@ describe('adapter-kit/http', () => {
 
     it('carries no request evidence when none was given', () => {
       const outcome = classifyHttp(response(200), undefined, NOW);
-      assert.deepEqual(outcome, { kind: 'delivered', evidence: { response: { status: 200, body: 'answer 200' } } });
+      assert.deepEqual(outcome, {
+        kind: 'delivered',
+        evidence: { response: { status: 200, body: 'answer 200' } },
+      });
     });
 
     const failures: Array<[HttpFailure['failure'], Outcome['kind']]> = [
@@ -131,7 +152,10 @@ describe('adapter-kit/http', () => {
           assert.equal(outcome.detail, 'refused happened');
         }
         if (outcome.kind === 'transient') assert.equal(outcome.reason, `${kind} happened`);
-        assert.deepEqual((outcome as { evidence?: unknown }).evidence, { request: REQUEST, response: { status: kind } });
+        assert.deepEqual((outcome as { evidence?: unknown }).evidence, {
+          request: REQUEST,
+          response: { status: kind },
+        });
       });
     }
   });
@@ -168,17 +192,28 @@ describe('adapter-kit/http', () => {
     });
 
     it('a 2xx is delivered', async () => {
-      const outcome = classifyHttp(await http.send({ method: 'POST', url: `${base}/ok`, body: '{}' }), REQUEST, NOW);
+      const outcome = classifyHttp(
+        await http.send({ method: 'POST', url: `${base}/ok`, body: '{}' }),
+        REQUEST,
+        NOW,
+      );
       assert.equal(outcome.kind, 'delivered');
     });
 
     it('a 503 with Retry-After is transient with the delay', async () => {
       const outcome = classifyHttp(await http.send({ method: 'POST', url: `${base}/busy` }), REQUEST, NOW);
-      assert.deepEqual([outcome.kind, (outcome as { retryAfterMs?: number }).retryAfterMs], ['transient', 2000]);
+      assert.deepEqual(
+        [outcome.kind, (outcome as { retryAfterMs?: number }).retryAfterMs],
+        ['transient', 2000],
+      );
     });
 
     it('does not follow a redirect: rejected', async () => {
-      const outcome = classifyHttp(await http.send({ method: 'POST', url: `${base}/redirect` }), REQUEST, NOW);
+      const outcome = classifyHttp(
+        await http.send({ method: 'POST', url: `${base}/redirect` }),
+        REQUEST,
+        NOW,
+      );
       assert.equal(outcome.kind, 'rejected');
     });
 
@@ -206,7 +241,12 @@ describe('adapter-kit/http', () => {
 
     it('an aborted request is aborted, not a timeout', async () => {
       const controller = new AbortController();
-      const pending = http.send({ method: 'POST', url: `${base}/silent`, signal: controller.signal, timeoutMs: 5000 });
+      const pending = http.send({
+        method: 'POST',
+        url: `${base}/silent`,
+        signal: controller.signal,
+        timeoutMs: 5000,
+      });
       setTimeout(() => controller.abort(), 50);
       const result = await pending;
       assert.equal(result.kind === 'failure' && result.failure, 'aborted', JSON.stringify(result));

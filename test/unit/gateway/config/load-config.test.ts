@@ -111,9 +111,16 @@ describe('config/load-config', () => {
       ['KOPPEL_CONCURENCY', /^KOPPEL_CONCURENCY is not a Koppel variable/],
     ];
     for (const [name, pattern] of expected) {
-      assert.ok(problems.some((p) => pattern.test(p)), `no problem for ${name} matching ${pattern}; got:\n${problems.join('\n')}`);
+      assert.ok(
+        problems.some((p) => pattern.test(p)),
+        `no problem for ${name} matching ${pattern}; got:\n${problems.join('\n')}`,
+      );
     }
-    assert.equal(problems.length, expected.length, `one problem per bad variable, got:\n${problems.join('\n')}`);
+    assert.equal(
+      problems.length,
+      expected.length,
+      `one problem per bad variable, got:\n${problems.join('\n')}`,
+    );
   });
 
   it('requires KOPPEL_SECRET_KEY with DATABASE_URL, so that processes sharing a database share the key', () => {
@@ -128,7 +135,13 @@ describe('config/load-config', () => {
     assert.ok(!problems.join('\n').includes(secret), problems.join('\n'));
   });
 
-  const unknown = ['KOPPEL_TYPO', 'KOPPEL_RETRY_', 'KOPPEL_RETRY_lower', 'KOPPEL_SETTINGS_with-dash', 'KOPPEL_MAX_MESSAGE_BYTE'];
+  const unknown = [
+    'KOPPEL_TYPO',
+    'KOPPEL_RETRY_',
+    'KOPPEL_RETRY_lower',
+    'KOPPEL_SETTINGS_with-dash',
+    'KOPPEL_MAX_MESSAGE_BYTE',
+  ];
   for (const name of unknown) {
     it(`refuses the unknown variable ${name}`, () => {
       const problems = problemsOf({ [name]: '1' });
@@ -138,9 +151,16 @@ describe('config/load-config', () => {
 
   describe('KOPPEL_RETRY_<NAME>', () => {
     it('maps the variable to the adapter name and parses the delays', () => {
-      const config = loadConfig({ KOPPEL_RETRY_TEST_HTTP: '50ms,100ms', KOPPEL_RETRY_LOPENDE_ZAKEN: '1h,2h,6h,24h+', KOPPEL_RETRY_SMTP2: '30s' });
+      const config = loadConfig({
+        KOPPEL_RETRY_TEST_HTTP: '50ms,100ms',
+        KOPPEL_RETRY_LOPENDE_ZAKEN: '1h,2h,6h,24h+',
+        KOPPEL_RETRY_SMTP2: '30s',
+      });
       assert.deepEqual(config.retryOverrides.get('test-http'), { delaysMs: [50, 100], repeatLast: false });
-      assert.deepEqual(config.retryOverrides.get('lopende-zaken'), { delaysMs: [3_600_000, 7_200_000, 21_600_000, 86_400_000], repeatLast: true });
+      assert.deepEqual(config.retryOverrides.get('lopende-zaken'), {
+        delaysMs: [3_600_000, 7_200_000, 21_600_000, 86_400_000],
+        repeatLast: true,
+      });
       assert.deepEqual(config.retryOverrides.get('smtp2'), { delaysMs: [30_000], repeatLast: false });
       assert.equal(config.retryOverrides.size, 3);
     });
@@ -155,14 +175,25 @@ describe('config/load-config', () => {
 
   describe('adapter settings', () => {
     it('parses KOPPEL_SETTINGS_<NAME> as JSON under the adapter name', () => {
-      const config = loadConfig({ KOPPEL_SETTINGS_TEST_HTTP: '{"urls":["http://127.0.0.1:1/x"],"token":"t"}' });
-      assert.deepEqual(config.adapterSettings.get('test-http'), { urls: ['http://127.0.0.1:1/x'], token: 't' });
+      const config = loadConfig({
+        KOPPEL_SETTINGS_TEST_HTTP: '{"urls":["http://127.0.0.1:1/x"],"token":"t"}',
+      });
+      assert.deepEqual(config.adapterSettings.get('test-http'), {
+        urls: ['http://127.0.0.1:1/x'],
+        token: 't',
+      });
     });
 
     it('reads adapters.<name> from KOPPEL_CONFIG_FILE (YAML), and the variable wins over the file', () => {
       const file = join(dir, 'koppel.yaml');
-      writeFileSync(file, 'adapters:\n  smtp:\n    host: mail.example\n    port: 25\n  webhooks:\n    maxEndpoints: 3\n');
-      const config = loadConfig({ KOPPEL_CONFIG_FILE: file, KOPPEL_SETTINGS_SMTP: '{"host":"override.example"}' });
+      writeFileSync(
+        file,
+        'adapters:\n  smtp:\n    host: mail.example\n    port: 25\n  webhooks:\n    maxEndpoints: 3\n',
+      );
+      const config = loadConfig({
+        KOPPEL_CONFIG_FILE: file,
+        KOPPEL_SETTINGS_SMTP: '{"host":"override.example"}',
+      });
       assert.deepEqual(config.adapterSettings.get('smtp'), { host: 'override.example' });
       assert.deepEqual(config.adapterSettings.get('webhooks'), { maxEndpoints: 3 });
     });
@@ -170,7 +201,9 @@ describe('config/load-config', () => {
     it('reads a JSON config file too', () => {
       const file = join(dir, 'koppel.json');
       writeFileSync(file, JSON.stringify({ adapters: { 'test-http': { urls: [] } } }));
-      assert.deepEqual(loadConfig({ KOPPEL_CONFIG_FILE: file }).adapterSettings.get('test-http'), { urls: [] });
+      assert.deepEqual(loadConfig({ KOPPEL_CONFIG_FILE: file }).adapterSettings.get('test-http'), {
+        urls: [],
+      });
     });
 
     it('reports a missing or unreadable config file together with the other problems', () => {

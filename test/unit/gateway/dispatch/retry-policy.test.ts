@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { nextAttemptAt, parseDelayList, type RetryPolicy } from '../../../../gateway/adapter-kit/retry-policy.ts';
+import {
+  nextAttemptAt,
+  parseDelayList,
+  type RetryPolicy,
+} from '../../../../gateway/adapter-kit/retry-policy.ts';
 
 const NOW = new Date('2026-01-05T10:00:00.000Z');
 const policy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({
@@ -10,7 +14,12 @@ const policy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({
   ...overrides,
 });
 /** Milliseconds from NOW to the answer, or null when the policy is exhausted. */
-const delayOf = (p: RetryPolicy, attempt: number, retryAfterMs?: number, random?: () => number): number | null => {
+const delayOf = (
+  p: RetryPolicy,
+  attempt: number,
+  retryAfterMs?: number,
+  random?: () => number,
+): number | null => {
   const at = nextAttemptAt(p, attempt, NOW, retryAfterMs, random);
   return at === null ? null : at.getTime() - NOW.getTime();
 };
@@ -29,7 +38,12 @@ describe('adapter-kit/retry-policy', () => {
       ['a single delay, repeat-last', policy({ delaysMs: [50], afterLast: 'repeat-last' }), 7, 50],
       ['a zero delay is due at once', policy({ delaysMs: [0, 10] }), 1, 0],
       ['no delays at all: exhausted at once', policy({ delaysMs: [] }), 1, null],
-      ['no delays with repeat-last: still exhausted', policy({ delaysMs: [], afterLast: 'repeat-last' }), 1, null],
+      [
+        'no delays with repeat-last: still exhausted',
+        policy({ delaysMs: [], afterLast: 'repeat-last' }),
+        1,
+        null,
+      ],
     ];
     for (const [name, p, attempt, expected] of schedule) {
       it(`${name}: attempt ${attempt} → ${expected === null ? 'null' : `${expected} ms`}`, () => {
@@ -53,7 +67,10 @@ describe('adapter-kit/retry-policy', () => {
       ];
       for (const [r, expected] of cases) {
         it(`random ${r} → ${Math.round(expected)} ms`, () => {
-          assert.equal(delayOf(jittered, 1, undefined, () => r), Math.round(expected));
+          assert.equal(
+            delayOf(jittered, 1, undefined, () => r),
+            Math.round(expected),
+          );
         });
       }
 
@@ -74,11 +91,17 @@ describe('adapter-kit/retry-policy', () => {
 
       it('applies to repeat-last delays too', () => {
         const p = policy({ delaysMs: [100, 1000], afterLast: 'repeat-last', jitter: 0.1 });
-        assert.equal(delayOf(p, 9, undefined, () => 0), 900);
+        assert.equal(
+          delayOf(p, 9, undefined, () => 0),
+          900,
+        );
       });
 
       it('is not applied when exhausted', () => {
-        assert.equal(delayOf(policy({ jitter: 0.2 }), 4, undefined, () => 0.5), null);
+        assert.equal(
+          delayOf(policy({ jitter: 0.2 }), 4, undefined, () => 0.5),
+          null,
+        );
       });
     });
 
@@ -95,7 +118,8 @@ describe('adapter-kit/retry-policy', () => {
         ['negative: the scheduled delay', -5000, 10_000],
       ];
       for (const [name, retryAfter, expected] of cases) {
-        it(`${name} (${String(retryAfter)} → ${expected})`, () => assert.equal(delayOf(p, 1, retryAfter), expected));
+        it(`${name} (${String(retryAfter)} → ${expected})`, () =>
+          assert.equal(delayOf(p, 1, retryAfter), expected));
       }
 
       it('is ignored when the policy says ignore', () => {
@@ -105,9 +129,18 @@ describe('adapter-kit/retry-policy', () => {
       it('keeps within [delay, 2 × delay] of the scheduled delay even with jitter', () => {
         const withJitter = policy({ delaysMs: [10_000], jitter: 0.2 });
         for (const r of [0, 0.5, 0.9999]) {
-          assert.equal(delayOf(withJitter, 1, 15_000, () => r), 15_000);
-          assert.equal(delayOf(withJitter, 1, 1, () => r), 10_000);
-          assert.equal(delayOf(withJitter, 1, 1e9, () => r), 20_000);
+          assert.equal(
+            delayOf(withJitter, 1, 15_000, () => r),
+            15_000,
+          );
+          assert.equal(
+            delayOf(withJitter, 1, 1, () => r),
+            10_000,
+          );
+          assert.equal(
+            delayOf(withJitter, 1, 1e9, () => r),
+            20_000,
+          );
         }
       });
 
@@ -142,7 +175,23 @@ describe('adapter-kit/retry-policy', () => {
       });
     }
 
-    const bad = ['', '+', '50', 'ms', '50 ms ms', '-5ms', '5MS', '5w', '1e3ms', '50ms,,100ms', '50ms,', ',50ms', '50ms++', 'fast', '5m;10m'];
+    const bad = [
+      '',
+      '+',
+      '50',
+      'ms',
+      '50 ms ms',
+      '-5ms',
+      '5MS',
+      '5w',
+      '1e3ms',
+      '50ms,,100ms',
+      '50ms,',
+      ',50ms',
+      '50ms++',
+      'fast',
+      '5m;10m',
+    ];
     for (const text of bad) {
       it(`refuses "${text}" with a readable error`, () => {
         const result = parseDelayList(text);

@@ -8,13 +8,17 @@ import { createOutboundGuard, type OutboundGuard } from '../../../../gateway/sec
 
 function lookupAll(guard: OutboundGuard, host: string): Promise<LookupAddress[]> {
   return new Promise((resolve, reject) =>
-    guard.lookup(host, { all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses as LookupAddress[]))),
+    guard.lookup(host, { all: true }, (error, addresses) =>
+      error ? reject(error) : resolve(addresses as LookupAddress[]),
+    ),
   );
 }
 
 function lookupOne(guard: OutboundGuard, host: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    guard.lookup(host, {}, (error, address) => (error ? reject(error) : resolve(address as unknown as string))),
+    guard.lookup(host, {}, (error, address) =>
+      error ? reject(error) : resolve(address as unknown as string),
+    ),
   );
 }
 
@@ -80,7 +84,11 @@ describe('outbound URL guard: allow-list (KOPPEL_OUTBOUND_ALLOW)', () => {
     const guard = createOutboundGuard(['127.0.0.0/8', '10.1.2.0/24']);
     assert.equal(guard.checkUrl('http://127.0.0.1:3000/'), null);
     assert.equal(guard.checkUrl('http://2130706433/'), null, 'the decimal form is the same address');
-    assert.equal(guard.checkUrl('http://[::ffff:127.0.0.1]/'), null, 'an IPv4-mapped form of an allowed address');
+    assert.equal(
+      guard.checkUrl('http://[::ffff:127.0.0.1]/'),
+      null,
+      'an IPv4-mapped form of an allowed address',
+    );
     assert.equal(guard.checkUrl('http://10.1.2.200/'), null);
     assert.notEqual(guard.checkUrl('http://10.1.3.1/'), null);
     assert.notEqual(guard.checkUrl('http://192.168.0.1/'), null);
@@ -114,8 +122,14 @@ describe('outbound URL guard: allow-list (KOPPEL_OUTBOUND_ALLOW)', () => {
 describe('outbound URL guard: lookup at connect time', () => {
   it('refuses a name that resolves to loopback, with EKOPPELREFUSED', async () => {
     const guard = createOutboundGuard([]);
-    await assert.rejects(lookupAll(guard, 'localhost'), (error: NodeJS.ErrnoException) => error.code === 'EKOPPELREFUSED');
-    await assert.rejects(lookupOne(guard, 'localhost'), (error: NodeJS.ErrnoException) => error.code === 'EKOPPELREFUSED');
+    await assert.rejects(
+      lookupAll(guard, 'localhost'),
+      (error: NodeJS.ErrnoException) => error.code === 'EKOPPELREFUSED',
+    );
+    await assert.rejects(
+      lookupOne(guard, 'localhost'),
+      (error: NodeJS.ErrnoException) => error.code === 'EKOPPELREFUSED',
+    );
   });
 
   it('resolves it when the address is allowed, in both callback forms', async () => {
@@ -132,7 +146,10 @@ describe('outbound URL guard: lookup at connect time', () => {
 
   it('passes resolution errors through', async () => {
     const guard = createOutboundGuard([]);
-    await assert.rejects(lookupAll(guard, 'no-such-host.invalid'), (error: NodeJS.ErrnoException) => error.code !== 'EKOPPELREFUSED');
+    await assert.rejects(
+      lookupAll(guard, 'no-such-host.invalid'),
+      (error: NodeJS.ErrnoException) => error.code !== 'EKOPPELREFUSED',
+    );
   });
 });
 
@@ -155,11 +172,17 @@ describe('outbound URL guard: through the kit HTTP client', () => {
   it('refuses loopback at connect time when only the name was checked (no DNS rebinding)', async function () {
     // The machine's own name is not "localhost", so only the resolved address can refuse it.
     const name = hostname();
-    const address = await new Promise<string | undefined>((resolve) => systemLookup(name, (error, a) => resolve(error ? undefined : a)));
+    const address = await new Promise<string | undefined>((resolve) =>
+      systemLookup(name, (error, a) => resolve(error ? undefined : a)),
+    );
     if (!address?.startsWith('127.')) this.skip();
     const http = createGuardedHttp(createOutboundGuard([]));
     try {
-      assert.equal(createOutboundGuard([]).checkUrl(`http://${name}:${port}/`), null, 'the URL check alone lets it pass');
+      assert.equal(
+        createOutboundGuard([]).checkUrl(`http://${name}:${port}/`),
+        null,
+        'the URL check alone lets it pass',
+      );
       const result = await http.send({ method: 'GET', url: `http://${name}:${port}/` });
       assert.equal(result.kind === 'failure' && result.failure, 'refused');
       assert.equal(hits, 0);
