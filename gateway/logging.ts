@@ -58,13 +58,16 @@ export function createLogger(
   );
 }
 
+const redactionPatterns = new WeakMap<readonly string[], RegExp>();
+
 /** Replaces the values of secret-named properties in JSON text, for evidence stored from partners' answers. */
 export function redactJsonText(text: string, secretNames: readonly string[]): string {
   if (secretNames.length === 0 || text === '') return text;
-  const pattern = new RegExp(
-    `("(?:${secretNames.map(escape).join('|')})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`,
-    'gi',
-  );
+  let pattern = redactionPatterns.get(secretNames);
+  if (!pattern) {
+    pattern = new RegExp(`("(?:${secretNames.map(escape).join('|')})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+    redactionPatterns.set(secretNames, pattern);
+  }
   return text.replace(pattern, '$1"[redacted]"');
 }
 

@@ -100,8 +100,9 @@ class Lane {
 
   wakeAt(at: number): void {
     const delay = at - this.options.now().getTime();
-    if (delay <= 0) this.pump();
-    else this.schedule(delay);
+    if (delay > 0) this.schedule(delay);
+    // With attempts in flight, the next claim comes when enough of them have finished.
+    else if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt) this.pump();
   }
 
   private schedule(delayMs: number): void {

@@ -31,7 +31,7 @@ describe('config/load-config', () => {
     assert.equal(config.dataDir, resolve('./data'));
     assert.equal(config.errorLogFile, join(resolve('./data'), 'error-log.jsonl'));
     assert.equal(config.logLevel, 'info');
-    assert.equal(config.concurrency, 32);
+    assert.equal(config.concurrency, 64);
     assert.equal(config.pollIntervalMs, 500);
     assert.equal(config.leaseMs, 120_000);
     assert.equal(config.maxMessageBytes, 1_048_576);
@@ -76,7 +76,7 @@ describe('config/load-config', () => {
 
   it('ignores variables that are not Koppel’s and empty Koppel variables', () => {
     const config = loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'test', KOPPEL_CONCURRENCY: '' });
-    assert.equal(config.concurrency, 32);
+    assert.equal(config.concurrency, 64);
   });
 
   it('reports every bad variable at once', () => {
