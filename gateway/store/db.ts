@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration }
 import type { CoreDatabase } from './schema.ts';
 import * as core0001 from './migrations/0001-core.ts';
 import type { AdapterMigration } from '../adapter-kit/index.ts';
+import { startBackgroundCheckpoint } from './background-checkpoint.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,6 +43,14 @@ function openSqlite(file: string): Store {
   // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits.
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
+  // The background checkpoint keeps the WAL short; this only bounds it (about 80 MB) should that stop.
+  database.pragma('wal_autocheckpoint = 20000');
+  const checkpoint =
+    file === ':memory:'
+      ? undefined
+      : startBackgroundCheckpoint(file, CHECKPOINT_EVERY_MS, (message) =>
+          process.emitWarning(`SQLite background checkpoint: ${message}`),
+        );
   const db = new Kysely<CoreDatabase>({
     dialect: new SqliteDialect({ database: withStatementCache(database) }),
   });
@@ -69,10 +78,14 @@ function openSqlite(file: string): Store {
         return false;
       }
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      await checkpoint?.stop();
+    },
   };
 }
 
+const CHECKPOINT_EVERY_MS = 250;
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
