@@ -1,7 +1,7 @@
 // Time-ordered ids: rows are appended to the primary-key B-trees instead of landing on random pages,
 // which keeps the pages a commit writes few.
 import { v7 as timeOrderedId } from 'uuid';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Attempt, Delivery, Evidence, Outcome } from '../adapter-kit/index.ts';
 import { EVIDENCE_EXCERPT } from '../adapter-kit/http.ts';
@@ -330,27 +330,23 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
     const written = new Set<string>();
     try {
       await deps.db.transaction().execute(async (trx) => {
-        for (const { record } of batch) {
-          const { claimed, status } = record;
-          await trx
-            .updateTable('deliveries')
-            .set({
-              status,
-              attempts: record.attempt.number,
-              failures: record.failures,
-              next_attempt_at: record.attempt.next_attempt_at,
-              lease_until: null,
-              leased_by: null,
-              last_outcome: record.attempt.outcome,
-              last_reason: record.attempt.reason,
-              last_status: record.attempt.response_status,
-              updated_at: record.attempt.started_at + record.attempt.duration_ms,
-              finished_at: record.finishedAt,
-            })
-            .where('id', '=', claimed.row.id)
-            // A worker whose lease ran out must not overwrite the state written by its successor.
-            .where('leased_by', '=', deps.workerId)
-            .execute();
+        // One statement per group, not one per delivery: on PostgreSQL each statement is a round trip.
+        for (let i = 0; i < batch.length; i += 500) {
+          const rows = batch.slice(i, i + 500).map(({ record }) => {
+            const { attempt } = record;
+            return sql`(${record.claimed.row.id}, ${record.status}, ${attempt.number}, ${record.failures}, ${attempt.next_attempt_at},
+              ${attempt.outcome}, ${attempt.reason}, ${attempt.response_status}, ${attempt.started_at + attempt.duration_ms}, ${record.finishedAt})`;
+          });
+          await sql`
+            with v (id, status, attempts, failures, next_attempt_at, last_outcome, last_reason, last_status, updated_at, finished_at)
+              as (values ${sql.join(rows)})
+            update deliveries set status = v.status, attempts = cast(v.attempts as integer),
+              failures = cast(v.failures as integer), next_attempt_at = cast(v.next_attempt_at as bigint),
+              lease_until = null, leased_by = null, last_outcome = v.last_outcome, last_reason = v.last_reason,
+              last_status = v.last_status, updated_at = cast(v.updated_at as bigint), finished_at = cast(v.finished_at as bigint)
+            from v
+            -- A worker whose lease ran out must not overwrite the state written by its successor.
+            where deliveries.id = v.id and deliveries.leased_by = ${deps.workerId}`.execute(trx);
         }
         await trx
           .insertInto('attempts')
@@ -366,16 +362,19 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
         }
         if (errors.length > 0) await trx.insertInto('error_log').values(errors).execute();
         for (const entry of errors) written.add(entry.id);
-        const ended = batch.filter((b) => b.record.finishedAt !== null);
-        for (const { record } of ended) {
+        const ended = new Map<string, { at: number; ids: string[] }>();
+        for (const { record } of batch) {
+          if (record.finishedAt === null) continue;
+          const group = ended.get(record.status) ?? { at: 0, ids: [] };
+          group.at = Math.max(group.at, record.finishedAt);
+          group.ids.push(record.claimed.row.id);
+          ended.set(record.status, group);
+        }
+        for (const [status, group] of ended) {
           await trx
             .updateTable('error_log')
-            .set({
-              resolved_at: record.finishedAt,
-              resolved_note: `delivery ${record.status}`,
-              resolved_by: 'koppel',
-            })
-            .where('delivery_id', '=', record.claimed.row.id)
+            .set({ resolved_at: group.at, resolved_note: `delivery ${status}`, resolved_by: 'koppel' })
+            .where('delivery_id', 'in', group.ids)
             .where('kind', '=', 'alert')
             .where('resolved_at', 'is', null)
             .execute();
