@@ -259,35 +259,30 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const works = config.role !== 'api';
+  const dispatchParts = {
+    db: store.db,
+    adapters: loaded,
+    periodic,
+    runner,
+    log,
+    now,
+    workerId,
+    concurrency: config.concurrency,
+    leaseMs: config.leaseMs,
+  };
   if (config.redisUrl) {
     dispatcher = createBullmqDispatcher({
+      ...dispatchParts,
       redisUrl: config.redisUrl,
       prefix: config.queuePrefix,
-      db: store.db,
-      adapters: loaded,
-      periodic,
-      runner,
-      log,
-      now,
-      workerId,
-      concurrency: config.concurrency,
-      leaseMs: config.leaseMs,
       sweepIntervalMs: config.sweepIntervalMs,
       work: works,
     });
   } else if (works) {
     dispatcher = createEmbeddedPoller({
-      db: store.db,
+      ...dispatchParts,
       dialect: store.dialect,
-      adapters: loaded,
-      periodic,
-      runner,
-      log,
-      now,
-      workerId,
-      concurrency: config.concurrency,
       pollIntervalMs: config.pollIntervalMs,
-      leaseMs: config.leaseMs,
     });
   }
 

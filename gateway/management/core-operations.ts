@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { ApiRequest, ApiResponse, OperationHandlers } from '../adapter-kit/api.ts';
 import { ok, problem } from '../adapter-kit/api.ts';
 import { completeProblem } from '../http/problem.ts';
@@ -206,21 +206,8 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
           ),
         );
       }
-      if (cursor) {
-        query = query.where((eb) =>
-          eb.or([
-            eb('received_at', '<', cursor.time),
-            eb.and([eb('received_at', '=', cursor.time), eb('id', '<', cursor.id)]),
-          ]),
-        );
-      }
       const limit = limitOf(request);
-      const rows = await query
-        .orderBy('received_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit + 1)
-        .execute();
-      const page = rows.slice(0, limit);
+      const { page, nextCursor } = await newestFirst(query, 'received_at', cursor, limit);
       const counts =
         page.length === 0
           ? []
@@ -234,7 +221,6 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
               )
               .groupBy(['message_id', 'status'])
               .execute();
-      const last = page[page.length - 1];
       return ok({
         items: page.map((m) => ({
           ...messageView(m),
@@ -242,7 +228,7 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
             counts.filter((c) => c.message_id === m.id).map((c) => [c.status, Number(c.n)]),
           ),
         })),
-        nextCursor: rows.length > limit && last ? encodeCursor(Number(last.received_at), last.id) : null,
+        nextCursor,
       });
     },
 
@@ -268,26 +254,15 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
         return problem('validation-failed', 400, 'The cursor is not one this API gave.', [
           { pointer: '/query/cursor', detail: 'is not a valid cursor' },
         ]);
-      let query = errorFilter(request.query).selectAll();
-      if (cursor) {
-        query = query.where((eb) =>
-          eb.or([
-            eb('created_at', '<', cursor.time),
-            eb.and([eb('created_at', '=', cursor.time), eb('id', '<', cursor.id)]),
-          ]),
-        );
-      }
-      const limit = limitOf(request);
-      const rows = await query
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit + 1)
-        .execute();
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
+      const { page, nextCursor } = await newestFirst(
+        errorFilter(request.query).selectAll(),
+        'created_at',
+        cursor,
+        limitOf(request),
+      );
       return ok({
         items: page.map(errorView),
-        nextCursor: rows.length > limit && last ? encodeCursor(Number(last.created_at), last.id) : null,
+        nextCursor,
       });
     },
 
@@ -452,4 +427,40 @@ async function markRetried(
       .where('resolved_at', 'is', null)
       .execute();
   }
+}
+
+/**
+ * One page of a newest-first list and the keyset cursor of the next: rows older than the cursor's
+ * (time, id), so that pages neither repeat nor skip rows while new ones arrive.
+ */
+async function newestFirst<
+  Row extends { id: string } & Record<Column, number>,
+  Column extends 'received_at' | 'created_at',
+>(
+  query: SelectQueryBuilder<CoreDatabase, any, Row>,
+  column: Column,
+  cursor: { time: number; id: string } | null,
+  limit: number,
+): Promise<{ page: Row[]; nextCursor: string | null }> {
+  let paged = query;
+  if (cursor) {
+    const time = sql.ref(column);
+    paged = paged.where((eb) =>
+      eb.or([
+        eb(time, '<', cursor.time),
+        eb.and([eb(time, '=', cursor.time), eb(sql.ref('id'), '<', cursor.id)]),
+      ]),
+    );
+  }
+  const rows = await paged
+    .orderBy(sql.ref(column), 'desc')
+    .orderBy(sql.ref('id'), 'desc')
+    .limit(limit + 1)
+    .execute();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    page,
+    nextCursor: rows.length > limit && last ? encodeCursor(Number(last[column]), last.id) : null,
+  };
 }

@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adapters } from '../../adapters/index.ts';
 import { renderReadme } from '../../scripts/generate-docs.ts';
 import catalogue from '../../schemas/problems/problem-types.json' with { type: 'json' };
+import { filesUnder, ROOT } from './source-files.ts';
 
 /** Code, README and schemas kept in step (Fastify's errors test, n8n's duplicate registry line). */
-const ROOT = new URL('../..', import.meta.url).pathname;
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-function filesUnder(folder: string, suffix: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (name === 'node_modules' || name === 'dist') continue;
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith(suffix)) out.push(path);
-    }
-  };
-  walk(join(ROOT, folder));
-  return out;
-}
 
 describe('architecture: catalogues', () => {
   it('the README tables are generated from the current schemas (npm run docs:config)', () => {

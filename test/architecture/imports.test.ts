@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { filesUnder, ROOT } from './source-files.ts';
 
 /**
  * The "may import" column of ARCHITECTURE.md, read from the import specifiers of every source file:
@@ -8,22 +9,6 @@ import { dirname, join, relative, resolve } from 'node:path';
  * - adapters/ import only gateway/adapter-kit, mappings/ and schemas/, and never another adapter;
  * - gateway/ never imports adapters/ (except the CLI composition root, which reads the registry).
  */
-const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-
-function sourceFiles(folder: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (name === 'node_modules' || name === 'dist') continue;
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.ts')) out.push(path);
-    }
-  };
-  walk(join(ROOT, folder));
-  return out;
-}
-
 function localImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers = [
@@ -34,7 +19,7 @@ function localImports(file: string): string[] {
 
 describe('architecture: import boundaries', () => {
   it('mappings import only mappings and schemas', () => {
-    for (const file of sourceFiles('mappings')) {
+    for (const file of filesUnder('mappings')) {
       for (const target of localImports(file)) {
         assert.ok(/^(mappings|schemas)\//.test(target), `${relative(ROOT, file)} imports ${target}`);
       }
@@ -42,7 +27,7 @@ describe('architecture: import boundaries', () => {
   });
 
   it('adapters import only the adapter kit, mappings, schemas and their own folder', () => {
-    for (const file of sourceFiles('adapters')) {
+    for (const file of filesUnder('adapters')) {
       const own = relative(ROOT, file).split('/')[1];
       for (const target of localImports(file)) {
         if (relative(ROOT, file) === 'adapters/index.ts') {
@@ -63,7 +48,7 @@ describe('architecture: import boundaries', () => {
   });
 
   it('the core does not import adapters (only the CLI reads the registry)', () => {
-    for (const file of sourceFiles('gateway')) {
+    for (const file of filesUnder('gateway')) {
       const name = relative(ROOT, file);
       for (const target of localImports(file)) {
         if (name === 'gateway/cli.ts' && target === 'adapters/index.ts') continue;
@@ -76,7 +61,7 @@ describe('architecture: import boundaries', () => {
   });
 
   it('the adapter kit imports nothing of the core but security and itself', () => {
-    for (const file of sourceFiles('gateway/adapter-kit')) {
+    for (const file of filesUnder('gateway/adapter-kit')) {
       for (const target of localImports(file)) {
         assert.ok(
           /^gateway\/(adapter-kit|security)\//.test(target),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { generate } from 'otplib';
 import type { AdapterDefinition } from '../../gateway/adapter-kit/index.ts';
-import { createAccount } from '../../gateway/auth/accounts.ts';
+import { createAccount, KNOWN_SCOPES } from '../../gateway/auth/accounts.ts';
 import { loadConfig } from '../../gateway/config/load-config.ts';
 import { createGateway, type Gateway } from '../../gateway/main.ts';
 import { createSecretBox, loadOrCreateSecretKey } from '../../gateway/security/secrets.ts';
@@ -52,13 +52,8 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export const ALL_SCOPES = [
-  'messages:write',
-  'messages:read',
-  'errors:read',
-  'errors:write',
-  'admin',
-] as const;
+/** Every scope an account can have. */
+export const ALL_SCOPES = KNOWN_SCOPES;
 
 /**
  * The whole gateway in this process on 127.0.0.1:0 with a fresh SQLite file, captured logs and
