@@ -388,7 +388,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const parsed = parseTokenRequest(request);
     const result =
       'error' in parsed ? parsed : await issue(parsed.clientId, parsed.clientSecret, parsed.scope);
-    return tokenResponse(result);
+    return tokenResponse(result, /^Basic\s/i.test(request.authorization ?? ''));
   }
 
   return { issue, handleTokenRequest, verify, jwks, refreshRevocations };
@@ -464,11 +464,13 @@ function invalidRequest(description: string): TokenRefused {
   return { error: 'invalid_request', status: 400, description };
 }
 
-function tokenResponse(result: TokenResult): ApiResponse {
+function tokenResponse(result: TokenResult, basicUsed: boolean): ApiResponse {
   const headers: Record<string, string> = { 'cache-control': 'no-store', pragma: 'no-cache' };
   if (!('error' in result)) return { status: 200, headers, body: result };
-  // RFC 6749 §5.2 asks for the challenge when Basic was used; it does no harm when the body was.
-  if (result.status === 401) headers['www-authenticate'] = 'Basic realm="koppel", charset="UTF-8"';
+  // RFC 6749 §5.2: the Basic challenge answers a client that used Basic. Sent to one that posted its
+  // credentials in the body, it makes browsers pop up their own password dialog.
+  if (result.status === 401 && basicUsed)
+    headers['www-authenticate'] = 'Basic realm="koppel", charset="UTF-8"';
   if (result.retryAfterSeconds !== undefined) headers['retry-after'] = String(result.retryAfterSeconds);
   return {
     status: result.status,

@@ -343,7 +343,10 @@ describe('auth/token', () => {
         assert.equal(response.status, status, JSON.stringify(request));
         assert.equal((response.body as { error: string }).error, error);
         assert.equal(typeof (response.body as { error_description: string }).error_description, 'string');
-        if (status === 401) assert.match(response.headers?.['www-authenticate'] ?? '', /^Basic /);
+        const challenge = response.headers?.['www-authenticate'];
+        if (status === 401 && /^Basic /i.test(request.authorization ?? ''))
+          assert.match(challenge ?? '', /^Basic /);
+        else assert.equal(challenge, undefined, 'a Basic challenge only answers a client that used Basic');
       }
     });
 
