@@ -27,7 +27,9 @@ export interface CanonicalValidator {
   validate(event: unknown): Verdict;
   /**
    * The schema document of a type (for GET /v1/schemas/{type}), or undefined; `envelope` gives the
-   * envelope schema (no type can be called that: types contain a dot). Frozen.
+   * envelope schema (no type can be called that: types contain a dot). Frozen and self-contained:
+   * every schema it refers to is embedded under `definitions` with its own `$id`, where the relative
+   * `$ref`s resolve, so a developer's validator needs nothing else.
    */
   schemaOf(type: string): object | undefined;
   /** The JSON pointer of the employer id in events of this type (`x-koppel-employer`), if any. */
@@ -48,6 +50,8 @@ interface SchemaDocument {
 interface TypeEntry {
   readonly validate: ValidateFunction;
   readonly schema: object;
+  /** `schema` with the documents it refers to embedded, as served. */
+  readonly bundled: object;
   readonly employerPointer: string | undefined;
   /** Returned for every valid event of this type, so success allocates nothing. */
   readonly accepted: Verdict;
@@ -98,12 +102,14 @@ export function createCanonicalValidator(schemasDir: string = DEFAULT_DIR): Cano
     byType.set(type, {
       validate: ajv.getSchema(ID_BASE + relative) as ValidateFunction,
       schema: document,
+      bundled: bundle(document, documents),
       employerPointer: pointer,
       accepted: Object.freeze({ ok: true, type }),
     });
   }
   // Compiled above; freezing now keeps callers of schemaOf() from changing what Ajv compiled.
   for (const document of documents.values()) deepFreeze(document);
+  for (const entry of byType.values()) deepFreeze(entry.bundled);
   const types = Object.freeze([...byType.keys()].sort());
 
   return {
@@ -137,7 +143,7 @@ export function createCanonicalValidator(schemasDir: string = DEFAULT_DIR): Cano
       }
       return { ok: false, status: 400, errors };
     },
-    schemaOf: (type) => (type === 'envelope' ? envelope : byType.get(type)?.schema),
+    schemaOf: (type) => (type === 'envelope' ? envelope : byType.get(type)?.bundled),
     employerPointer: (type) => byType.get(type)?.employerPointer,
   };
 }
@@ -294,4 +300,27 @@ function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
   for (const member of Object.values(value)) deepFreeze(member);
+}
+
+/** The schema with every document it refers to (transitively) embedded under `definitions`. */
+function bundle(schema: SchemaDocument, documents: ReadonlyMap<string, SchemaDocument>): object {
+  const embedded = new Map<string, SchemaDocument>();
+  const visit = (node: unknown, base: string): void => {
+    if (Array.isArray(node)) return node.forEach((item) => visit(item, base));
+    if (!isObject(node)) return;
+    const ref = (node as { $ref?: unknown }).$ref;
+    if (typeof ref === 'string' && !ref.startsWith('#')) {
+      const target = new URL(ref, base).href.split('#')[0] ?? '';
+      const relative = target.startsWith(ID_BASE) ? target.slice(ID_BASE.length) : undefined;
+      const document = relative === undefined ? undefined : documents.get(relative);
+      if (relative !== undefined && document !== undefined && !embedded.has(relative)) {
+        embedded.set(relative, document);
+        visit(document, target);
+      }
+    }
+    for (const value of Object.values(node as Record<string, unknown>)) visit(value, base);
+  };
+  visit(schema, String(schema.$id));
+  const own = (schema as { definitions?: Record<string, unknown> }).definitions ?? {};
+  return { ...schema, definitions: { ...own, ...Object.fromEntries(embedded) } };
 }

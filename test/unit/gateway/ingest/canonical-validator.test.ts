@@ -7,6 +7,8 @@ import {
   type FieldError,
   type Verdict,
 } from '../../../../gateway/ingest/canonical-validator.ts';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 
 const canonicalDir = fileURLToPath(new URL('../../../../schemas/canonical/', import.meta.url));
 const examplesDir = `${canonicalDir}examples/`;
@@ -344,6 +346,30 @@ describe('canonical validator', function () {
       ]);
     });
   });
+});
+
+describe('served schemas (GET /v1/schemas/{type})', function () {
+  const validator = createCanonicalValidator();
+
+  for (const type of validator.types) {
+    it(`${type} compiles alone and accepts its examples`, function () {
+      // A developer's validator: nothing loaded but the served document and the formats it names.
+      const fresh = new Ajv({
+        strict: false,
+        discriminator: true,
+        allowUnionTypes: true,
+        multipleOfPrecision: 9,
+      });
+      addFormats.default(fresh);
+      fresh.addFormat('bsn', { type: 'string', validate: isValidBsn });
+      fresh.addFormat('rsin', { type: 'string', validate: isValidRsin });
+      const validate = fresh.compile(validator.schemaOf(type) as object);
+      const own = examples.filter((e) => e.dir === type);
+      assert.ok(own.length > 0);
+      for (const { path } of own)
+        assert.ok(validate(example(path).data), `${path}: ${JSON.stringify(validate.errors)}`);
+    });
+  }
 });
 
 describe('canonical schemas', function () {
