@@ -1,25 +1,12 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
-import type { CoreDatabase } from '../store/schema.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimById } from './claims.ts';
-import type { Dispatcher, DueDelivery, PeriodicWork } from './dispatcher.ts';
-import type { AttemptRunner } from './run-attempt.ts';
+import type { Dispatcher, DispatcherParts, DueDelivery } from './dispatcher.ts';
 
-export interface BullmqDispatcherOptions {
+export interface BullmqDispatcherOptions extends DispatcherParts {
   readonly redisUrl: string;
   readonly prefix: string;
-  readonly db: Kysely<CoreDatabase>;
-  readonly adapters: readonly LoadedAdapter[];
-  readonly periodic: readonly PeriodicWork[];
-  readonly runner: AttemptRunner;
-  readonly log: Logger;
-  readonly now: () => Date;
-  readonly workerId: string;
-  readonly concurrency: number;
-  readonly leaseMs: number;
   readonly sweepIntervalMs: number;
   /** `false` in an `api` process: it enqueues but runs nothing. */
   readonly work: boolean;

@@ -1,3 +1,9 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { LoadedAdapter } from '../registry.ts';
+import type { CoreDatabase } from '../store/schema.ts';
+import type { AttemptRunner } from './run-attempt.ts';
+
 /**
  * Moves due deliveries to their adapters. Two implementations share `run-attempt.ts`: the embedded
  * poller (the store is the queue) and BullMQ on Redis (job id = delivery id). In both the store is
@@ -17,6 +23,20 @@ export interface DueDelivery {
   readonly id: string;
   readonly adapter: string;
   readonly dueAt: number;
+}
+
+/** What every dispatcher is built from, whichever queue it uses. */
+export interface DispatcherParts {
+  readonly db: Kysely<CoreDatabase>;
+  readonly adapters: readonly LoadedAdapter[];
+  readonly periodic: readonly PeriodicWork[];
+  readonly runner: AttemptRunner;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly workerId: string;
+  /** Attempts in flight per adapter in this process. */
+  readonly concurrency: number;
+  readonly leaseMs: number;
 }
 
 /** Work on a timer, once per cluster: adapters' jobs and the ticks of periodic adapters. */

@@ -1,25 +1,12 @@
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
 import type { Dialect } from '../store/db.ts';
-import type { CoreDatabase } from '../store/schema.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimDue } from './claims.ts';
-import type { Dispatcher, DueDelivery, PeriodicWork } from './dispatcher.ts';
-import type { AttemptRunner } from './run-attempt.ts';
+import type { Dispatcher, DispatcherParts, DueDelivery } from './dispatcher.ts';
 import { createEmbeddedScheduler } from './embedded-scheduler.ts';
 
-export interface EmbeddedPollerOptions {
-  readonly db: Kysely<CoreDatabase>;
+export interface EmbeddedPollerOptions extends DispatcherParts {
   readonly dialect: Dialect;
-  readonly adapters: readonly LoadedAdapter[];
-  readonly periodic: readonly PeriodicWork[];
-  readonly runner: AttemptRunner;
-  readonly log: Logger;
-  readonly now: () => Date;
-  readonly workerId: string;
-  readonly concurrency: number;
   readonly pollIntervalMs: number;
-  readonly leaseMs: number;
 }
 
 /**

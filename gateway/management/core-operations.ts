@@ -183,10 +183,7 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
 
     'messages.list': async (request) => {
       const cursor = decodeCursor(request.query.cursor as string | undefined);
-      if (cursor === 'invalid')
-        return problem('validation-failed', 400, 'The cursor is not one this API gave.', [
-          { pointer: '/query/cursor', detail: 'is not a valid cursor' },
-        ]);
+      if (cursor === 'invalid') return invalidCursor();
       const q = request.query;
       let query = db.selectFrom('messages').selectAll();
       if (typeof q.type === 'string') query = query.where('type', '=', q.type);
@@ -250,10 +247,7 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
 
     'errors.list': async (request) => {
       const cursor = decodeCursor(request.query.cursor as string | undefined);
-      if (cursor === 'invalid')
-        return problem('validation-failed', 400, 'The cursor is not one this API gave.', [
-          { pointer: '/query/cursor', detail: 'is not a valid cursor' },
-        ]);
+      if (cursor === 'invalid') return invalidCursor();
       const { page, nextCursor } = await newestFirst(
         errorFilter(request.query).selectAll(),
         'created_at',
@@ -411,6 +405,12 @@ export function coreOperations(deps: CoreOperationDeps): OperationHandlers {
         : problem('not-found', 404, 'No canonical type of this name.');
     },
   };
+}
+
+function invalidCursor(): ApiResponse {
+  return problem('validation-failed', 400, 'The cursor is not one this API gave.', [
+    { pointer: '/query/cursor', detail: 'is not a valid cursor' },
+  ]);
 }
 
 async function markRetried(

@@ -11,6 +11,7 @@ import {
   spawnServer,
   waitUntilReady,
   withFreshPort,
+  sharedServer,
 } from './server-process.ts';
 
 export interface TestPostgres {
@@ -28,7 +29,7 @@ export interface TestPostgres {
 
 const binDir = process.env.KOPPEL_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const database = 'koppel_test';
-let running: Promise<TestPostgres | null> | undefined;
+const shared = sharedServer(start);
 
 /**
  * A private PostgreSQL cluster for this test process, shared by every suite that asks (started
@@ -36,11 +37,7 @@ let running: Promise<TestPostgres | null> | undefined;
  * Durability settings are off: fine for tests, never for a benchmark that reports PostgreSQL figures.
  */
 export function startPostgres(): Promise<TestPostgres | null> {
-  running ??= start().catch((error: unknown) => {
-    running = undefined;
-    throw error;
-  });
-  return running;
+  return shared.get();
 }
 
 async function start(): Promise<TestPostgres | null> {
@@ -111,7 +108,7 @@ async function start(): Promise<TestPostgres | null> {
           return name;
         },
         async stop() {
-          running = undefined;
+          shared.forget();
           server.child.kill('SIGINT');
           await server.exited;
           unregister();

@@ -8,6 +8,7 @@ import {
   spawnServer,
   waitUntilReady,
   withFreshPort,
+  sharedServer,
 } from './server-process.ts';
 
 export interface TestRedis {
@@ -19,7 +20,7 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-let running: Promise<TestRedis | null> | undefined;
+const shared = sharedServer(start);
 
 /**
  * A private redis-server for this test process, shared by every suite that asks (started once,
@@ -27,11 +28,7 @@ let running: Promise<TestRedis | null> | undefined;
  * prefix (a unique BullMQ `prefix`) rather than FLUSHALL. `null` when redis-server is not installed.
  */
 export function startRedis(): Promise<TestRedis | null> {
-  running ??= start().catch((error: unknown) => {
-    running = undefined;
-    throw error;
-  });
-  return running;
+  return shared.get();
 }
 
 async function start(): Promise<TestRedis | null> {
@@ -76,7 +73,7 @@ async function start(): Promise<TestRedis | null> {
         host: '127.0.0.1',
         port,
         async stop() {
-          running = undefined;
+          shared.forget();
           server.child.kill('SIGTERM');
           await server.exited;
           unregister();

@@ -176,3 +176,26 @@ function tail(file: string): string {
     return '(no log)';
   }
 }
+
+/**
+ * One server per test process, started by the first suite that asks and shared by the rest. A
+ * start that fails is forgotten, so the next suite tries again; `forget()` after a stop does the same.
+ */
+export function sharedServer<T>(start: () => Promise<T | null>): {
+  get(): Promise<T | null>;
+  forget(): void;
+} {
+  let running: Promise<T | null> | undefined;
+  return {
+    get() {
+      running ??= start().catch((error: unknown) => {
+        running = undefined;
+        throw error;
+      });
+      return running;
+    },
+    forget() {
+      running = undefined;
+    },
+  };
+}

@@ -11,6 +11,7 @@ import {
   spawnServer,
   waitUntilReady,
   withFreshPort,
+  sharedServer,
 } from './server-process.ts';
 
 export interface TestSshd {
@@ -34,7 +35,7 @@ export interface TestSshd {
 
 const sshdBinary = '/usr/sbin/sshd';
 const username = 'koppelsftp';
-let running: Promise<TestSshd | null> | undefined;
+const shared = sharedServer(start);
 
 /**
  * A private OpenSSH sshd for this test process serving SFTP only, shared by every suite that asks
@@ -42,11 +43,7 @@ let running: Promise<TestSshd | null> | undefined;
  * `null` unless running as root (sshd, the chroot and the system user need it) with sshd installed.
  */
 export function startSshd(): Promise<TestSshd | null> {
-  running ??= start().catch((error: unknown) => {
-    running = undefined;
-    throw error;
-  });
-  return running;
+  return shared.get();
 }
 
 async function start(): Promise<TestSshd | null> {
@@ -106,7 +103,7 @@ async function start(): Promise<TestSshd | null> {
         remoteDir: '/upload',
         root: upload,
         async stop() {
-          running = undefined;
+          shared.forget();
           server.child.kill('SIGTERM');
           await server.exited;
           unregister();
