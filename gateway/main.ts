@@ -15,7 +15,13 @@ import type {
 import { createGuardedHttp } from './adapter-kit/http.ts';
 import { ok, problem, type OperationHandlers } from './adapter-kit/api.ts';
 import { createTokenService } from './auth/token.ts';
-import { AccountValidationError, createAccount, disableAccount, listAccounts } from './auth/accounts.ts';
+import {
+  AccountValidationError,
+  createAccount,
+  disableAccount,
+  findAccountView,
+  listAccounts,
+} from './auth/accounts.ts';
 import type { Config } from './config/load-config.ts';
 import { createBullmqDispatcher } from './dispatch/bullmq-dispatcher.ts';
 import type { Dispatcher, DueDelivery, PeriodicWork } from './dispatch/dispatcher.ts';
@@ -153,6 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       secrets: box,
       now,
       employerPointer: (type) => validator.employerPointer(type),
+      account: (clientId) => findAccountView(store.db, clientId),
       publicUrl: config.publicUrl,
       post: async (message: CanonicalMessageInput) => {
         const result = await ingest.post(message);

@@ -1,13 +1,7 @@
-import type { Kysely } from 'kysely';
-import { db } from './recipients.ts';
+import type { AccountView } from '../../gateway/adapter-kit/index.ts';
 
-/** The API account a recipient is bound to, as far as authorisation needs it. */
-export interface BoundAccount {
-  readonly clientId: string;
-  /** Employer ids the account may see; `'*'` for all. */
-  readonly employers: readonly string[];
-  readonly disabled: boolean;
-}
+/** The API account a recipient is bound to, as the core shows it to adapters. */
+export type BoundAccount = AccountView;
 
 /** The parts of a message the authorisation looks at. */
 export interface Subject {
@@ -49,20 +43,6 @@ export function employerOf(message: Subject, employerPointer: EmployerPointer): 
   if (pointer === undefined) return undefined;
   const value = readPointer({ data: message.data }, pointer);
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-}
-
-export async function loadAccount(store: Kysely<any>, clientId: string): Promise<BoundAccount | undefined> {
-  const row = await db(store)
-    .selectFrom('accounts')
-    .select(['client_id', 'employers', 'disabled_at'])
-    .where('client_id', '=', clientId)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    clientId: row.client_id,
-    employers: JSON.parse(row.employers) as string[],
-    disabled: row.disabled_at !== null,
-  };
 }
 
 /** RFC 6901. */

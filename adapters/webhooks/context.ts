@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { GuardedHttp, SecretBox } from '../../gateway/adapter-kit/index.ts';
+import type { AccountView, GuardedHttp, SecretBox } from '../../gateway/adapter-kit/index.ts';
 import type { TokenCache } from './oauth2-token.ts';
 import type { ResolvedSettings } from './settings.ts';
 
@@ -14,4 +14,5 @@ export interface WebhooksContext {
   readonly tokens: TokenCache;
   now(): Date;
   retryDeliveries(deliveryIds: readonly string[]): Promise<number>;
+  account(clientId: string): Promise<AccountView | undefined>;
 }

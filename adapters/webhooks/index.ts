@@ -17,7 +17,7 @@ import {
 import { canonicalToWebhookEvent } from '../../mappings/webhook-event/canonical-to-webhook-event.ts';
 import { TOPICS, topicOf } from '../../mappings/webhook-event/topics.ts';
 import settingsSchema from '../../schemas/adapters/webhooks.settings.schema.json' with { type: 'json' };
-import { employerOf, isAuthorisedForSubject, loadAccount, type BoundAccount } from './authorisation.ts';
+import { employerOf, isAuthorisedForSubject, type BoundAccount } from './authorisation.ts';
 import type { WebhooksContext } from './context.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import { createHub } from './hub.ts';
@@ -73,6 +73,7 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     tokens,
     now: () => ctx.now(),
     retryDeliveries: (ids) => ctx.retryDeliveries(ids),
+    account: (clientId) => ctx.account(clientId),
   };
   const employerPointer = (type: string) => ctx.employerPointer(type);
   const hub = createHub(shared);
@@ -92,7 +93,7 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     for (const row of recipients) {
       if (!accounts.has(row.account_client_id)) {
         const account = await memoised(plan.memo, `webhooks:account:${row.account_client_id}`, () =>
-          loadAccount(plan.db, row.account_client_id),
+          plan.account(row.account_client_id),
         );
         accounts.set(row.account_client_id, account);
       }
@@ -120,7 +121,7 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
       );
     }
     const authorisation = isAuthorisedForSubject(
-      await loadAccount(ctx.db, row.account_client_id),
+      await ctx.account(row.account_client_id),
       message,
       employerPointer,
     );

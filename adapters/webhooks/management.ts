@@ -9,7 +9,6 @@ import {
 } from '../../gateway/adapter-kit/index.ts';
 import { canonicalToWebhookEvent } from '../../mappings/webhook-event/canonical-to-webhook-event.ts';
 import { ALL_TOPICS, topicOf, typeOfTopic } from '../../mappings/webhook-event/topics.ts';
-import { loadAccount } from './authorisation.ts';
 import type { WebhooksContext } from './context.ts';
 import {
   db,
@@ -485,7 +484,7 @@ async function checkInput(
   if (protocol === 'websub' && input.oauth2 !== undefined)
     errors.push({ pointer: '/body/oauth2', detail: 'only for protocol oauth2' });
   if (errors.length > 0) return problem('validation-failed', 400, 'the recipient is not valid', errors);
-  if (input.account !== undefined && (await loadAccount(ctx.db, input.account)) === undefined) {
+  if (input.account !== undefined && (await ctx.account(input.account)) === undefined) {
     return problem('webhooks-unknown-account', 422, `no API account with client id ${input.account}`, [
       { pointer: '/body/account', detail: 'no such API account' },
     ]);

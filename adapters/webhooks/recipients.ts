@@ -174,11 +174,9 @@ export async function addFilteredCounts(
       .insertInto('webhooks_filtered_counts')
       .values({ recipient_id: recipientId, day, count })
       .onConflict((oc) =>
-        oc
-          .columns(['recipient_id', 'day'])
-          .doUpdateSet((eb) => ({
-            count: eb('webhooks_filtered_counts.count', '+', eb.ref('excluded.count')),
-          })),
+        oc.columns(['recipient_id', 'day']).doUpdateSet((eb) => ({
+          count: eb('webhooks_filtered_counts.count', '+', eb.ref('excluded.count')),
+        })),
       )
       .execute();
   }

@@ -116,8 +116,18 @@ export interface Attempt {
   readonly log: Logger;
 }
 
+/** An API account as adapters see it: what authorisation needs, never its secrets. */
+export interface AccountView {
+  readonly clientId: string;
+  /** Employer ids the account may see; `'*'` for all. */
+  readonly employers: readonly string[];
+  readonly disabled: boolean;
+}
+
 /** Read access offered to `plan()`, inside the ingest transaction. */
 export interface PlanContext {
+  /** The API account with this client id, read in the ingest transaction; accounts are the core's tables. */
+  account(clientId: string): Promise<AccountView | undefined>;
   /** The ingest transaction. Read only: `plan()` must not write. */
   readonly db: Kysely<any>;
   /**
@@ -235,6 +245,8 @@ export interface AdapterContext<S> {
   retryDeliveries(deliveryIds: readonly string[]): Promise<number>;
   /** Reads and writes adapter-level settings an admin can change at run time (JSON values). */
   readonly runtimeSettings: RuntimeSettings;
+  /** The API account with this client id (a webhook recipient's bound user), or undefined. */
+  account(clientId: string): Promise<AccountView | undefined>;
   /** The clock for code outside an attempt (management handlers, jobs). Tests inject it. */
   now(): Date;
   /** The JSON pointer of the employer id in messages of a canonical type (`x-koppel-employer`), if it has one. */

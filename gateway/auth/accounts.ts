@@ -1,3 +1,4 @@
+import type { AccountView } from '../adapter-kit/index.ts';
 /**
  * API accounts: a client id, an API token (stored as a keyed hash) and a TOTP secret (stored
  * sealed). The secrets leave this module once, in `createAccount`'s answer, and never again.
@@ -244,4 +245,22 @@ export async function listDisabledClientIds(db: Kysely<CoreDatabase>): Promise<s
 function parseStringArray(text: string): string[] {
   const value: unknown = JSON.parse(text);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** What adapters may know of an account (the kit's AccountView): no secrets. */
+export async function findAccountView(
+  db: Kysely<CoreDatabase>,
+  clientId: string,
+): Promise<AccountView | undefined> {
+  const row = await db
+    .selectFrom('accounts')
+    .select(['client_id', 'employers', 'disabled_at'])
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    clientId: row.client_id,
+    employers: JSON.parse(row.employers) as string[],
+    disabled: row.disabled_at !== null,
+  };
 }

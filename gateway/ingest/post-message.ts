@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { CanonicalMessage, DeliveryTarget } from '../adapter-kit/index.ts';
 import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
+import { findAccountView } from '../auth/accounts.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import type { CanonicalValidator, FieldError } from './canonical-validator.ts';
 
@@ -169,7 +170,11 @@ async function commitGroup(
       const mine: PlannedDelivery[] = [];
       for (const adapter of deps.adapters()) {
         if (!adapter.accepts.has(f.row.type)) continue;
-        const targets = await adapter.instance.plan(f.message, { db: trx, memo });
+        const targets = await adapter.instance.plan(f.message, {
+          db: trx,
+          memo,
+          account: (clientId) => findAccountView(trx, clientId),
+        });
         for (const target of uniqueTargets(targets)) {
           const row = deliveryRow(
             f.row.id,

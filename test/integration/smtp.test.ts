@@ -286,7 +286,11 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
         tekst: 'x',
       };
       const delivery = mailDelivery(data);
-      const targets = await s.instance.plan(delivery.message, { db: s.harness.ctx.db, memo: new Map() });
+      const targets = await s.instance.plan(delivery.message, {
+        db: s.harness.ctx.db,
+        memo: new Map(),
+        account: (id: string) => s.harness.ctx.account(id),
+      });
       assert.deepEqual(
         targets.map((t) => t.target),
         ['default'],
@@ -302,9 +306,14 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
         onderwerp: 'x',
         tekst: 'x',
       });
-      assert.deepEqual(await s.instance.plan(delivery.message, { db: s.harness.ctx.db, memo: new Map() }), [
-        { target: s.serverId, label: 'Loopback' },
-      ]);
+      assert.deepEqual(
+        await s.instance.plan(delivery.message, {
+          db: s.harness.ctx.db,
+          memo: new Map(),
+          account: (id: string) => s.harness.ctx.account(id),
+        }),
+        [{ target: s.serverId, label: 'Loopback' }],
+      );
     });
 
     it('skips a sender that is not verified', async () => {

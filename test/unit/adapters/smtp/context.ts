@@ -23,6 +23,7 @@ import { openStore, type Store } from '../../../../gateway/store/db.ts';
 import { smtpAdapter } from '../../../../adapters/smtp/index.ts';
 import type { SmtpSettings } from '../../../../adapters/smtp/settings.ts';
 import type { SmtpDatabase } from '../../../../adapters/smtp/tables.ts';
+import { findAccountView } from '../../../../gateway/auth/accounts.ts';
 
 export interface SmtpHarness {
   readonly ctx: AdapterContext<SmtpSettings>;
@@ -59,6 +60,7 @@ export async function startSmtpHarness(
     db,
     dialect: 'sqlite',
     employerPointer: () => undefined,
+    account: (clientId) => findAccountView(store.db, clientId),
     publicUrl: 'http://127.0.0.1:8080',
     secrets: createSecretBox(randomBytes(32)),
     post: async () => {

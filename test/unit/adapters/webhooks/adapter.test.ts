@@ -23,6 +23,7 @@ import { TokenCache } from '../../../../adapters/webhooks/oauth2-token.ts';
 import { resolveSettings, type WebhooksSettings } from '../../../../adapters/webhooks/settings.ts';
 import { Receiver } from './receiver.ts';
 import { createCanonicalValidator } from '../../../../gateway/ingest/canonical-validator.ts';
+import { findAccountView } from '../../../../gateway/auth/accounts.ts';
 
 const canonical = createCanonicalValidator();
 
@@ -173,6 +174,7 @@ describe('webhooks adapter over a real store', () => {
     now: () => clock,
     settings: resolveSettings(settings, 'https://koppel.example'),
     retryDeliveries: async (ids: readonly string[]) => (madeDue.push([...ids]), ids.length),
+    account: (id: string) => findAccountView(store.db, id),
     runtimeSettings: {
       get: async <T>(k: string) => runtime.get(k) as T | undefined,
       set: async (k: string, v: unknown) => void runtime.set(k, v),
@@ -215,6 +217,7 @@ describe('webhooks adapter over a real store', () => {
       secrets: box,
       now: () => clock,
       employerPointer: (type) => canonical.employerPointer(type),
+      account: (id) => findAccountView(store.db, id),
       publicUrl: 'https://koppel.example',
       post: async (m) => {
         posted.push(m);
@@ -332,14 +335,22 @@ describe('webhooks adapter over a real store', () => {
       const mine = await createRecipient({ account: 'mine' });
       const other = await createRecipient({ account: 'other' });
       const otherTopic = await createRecipient({ account: 'all', topics: ['Accounts.Update'] });
-      const targets = await instance.plan(message(), { db: store.db, memo: new Map() });
+      const targets = await instance.plan(message(), {
+        db: store.db,
+        memo: new Map(),
+        account: (id: string) => findAccountView(store.db, id),
+      });
       assert.deepEqual(targets.map((t) => t.target).sort(), [everything.id, mine.id].sort());
       assert.ok(
         targets.every(
           (t) => t.sequenceKey === 'VZ-1' && t.orderingKey === undefined && t.label === receiver.url,
         ),
       );
-      await instance.plan(message(), { db: store.db, memo: new Map() });
+      await instance.plan(message(), {
+        db: store.db,
+        memo: new Map(),
+        account: (id: string) => findAccountView(store.db, id),
+      });
       await instance.close();
       const shown = body(await call('webhooks.getRecipient', { params: { id: other.id } }));
       assert.equal(shown['filteredEvents'], 2);
@@ -361,7 +372,14 @@ describe('webhooks adapter over a real store', () => {
         .set({ disabled_at: 1 })
         .where('client_id', '=', 'mine')
         .execute();
-      assert.deepEqual(await instance.plan(message(), { db: store.db, memo: new Map() }), []);
+      assert.deepEqual(
+        await instance.plan(message(), {
+          db: store.db,
+          memo: new Map(),
+          account: (id: string) => findAccountView(store.db, id),
+        }),
+        [],
+      );
     });
   });
 
@@ -393,7 +411,16 @@ describe('webhooks adapter over a real store', () => {
     it('re-checks the authorisation at send time', async () => {
       const { id } = await createRecipient({ account: 'mine' });
       const msg = message();
-      assert.equal((await instance.plan(msg, { db: store.db, memo: new Map() })).length, 1);
+      assert.equal(
+        (
+          await instance.plan(msg, {
+            db: store.db,
+            memo: new Map(),
+            account: (id: string) => findAccountView(store.db, id),
+          })
+        ).length,
+        1,
+      );
       await store.db
         .updateTable('accounts')
         .set({ employers: '["WG-9999"]' })
