@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDurablePostgres, type BenchPostgres } from './durable-postgres.ts';
+import { startDurablePostgres, type TestPostgres } from '../test/helpers/servers/postgres.ts';
 import { runExtraBenches } from './extra.ts';
 import { loadTool, type LoadResult } from './load.ts';
 import { fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
@@ -78,7 +78,7 @@ const baseline = bare ? fmt.rate(bare.requestsPerSec, 'posts/s') : 'not measured
 const share = (perSec: number): string => (bare ? fmt.ratio(perSec, bare.requestsPerSec) : 'n/a');
 
 const receiver = await startReceiver();
-let postgres: BenchPostgres | null = null;
+let postgres: TestPostgres | null = null;
 try {
   await runBackend(sqliteBackend, true);
   if (['pg-single', 'pg-batch', 'pg-e2e', 'webhooks-pg'].some(wanted)) {

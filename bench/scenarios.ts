@@ -11,7 +11,7 @@ import { Pool } from 'undici';
 import { accountChangedEvent } from '../test/helpers/gateway.ts';
 import { startRedis, type TestRedis } from '../test/helpers/servers/redis.ts';
 import { startChild, type ChildHandle } from './child.ts';
-import type { BenchPostgres } from './durable-postgres.ts';
+import type { TestPostgres } from '../test/helpers/servers/postgres.ts';
 import type { GatewayReady, StoreCounts } from './gateway-server.ts';
 import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { ReceiverStats } from './receiver.ts';
@@ -70,7 +70,7 @@ export interface Backend {
 
 export const sqliteBackend: Backend = { key: 'sqlite', label: 'SQLite (embedded)', env: async () => ({}) };
 
-export function postgresRedisBackend(postgres: BenchPostgres, redis: TestRedis): Backend {
+export function postgresRedisBackend(postgres: TestPostgres, redis: TestRedis): Backend {
   return {
     key: 'pg',
     label: 'PostgreSQL + Redis',

@@ -29,7 +29,7 @@ export interface TestPostgres {
 
 const binDir = process.env.KOPPEL_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const database = 'koppel_test';
-const shared = sharedServer(start);
+const shared = sharedServer(() => start({ durable: false, onStop: () => shared.forget() }));
 
 /**
  * A private PostgreSQL cluster for this test process, shared by every suite that asks (started
@@ -40,7 +40,15 @@ export function startPostgres(): Promise<TestPostgres | null> {
   return shared.get();
 }
 
-async function start(): Promise<TestPostgres | null> {
+/**
+ * A cluster of its own with PostgreSQL's default durability (fsync, synchronous_commit and
+ * full_page_writes on), for benchmarks: a figure measured without fsync says nothing about production.
+ */
+export function startDurablePostgres(): Promise<TestPostgres | null> {
+  return start({ durable: true, onStop: () => undefined });
+}
+
+async function start(options: { durable: boolean; onStop: () => void }): Promise<TestPostgres | null> {
   if (!['initdb', 'postgres', 'psql'].every((bin) => isExecutable(join(binDir, bin)))) return null;
   // initdb refuses to run as root, so as root the cluster belongs to the Debian `postgres` user.
   const owner: { uid?: number; gid?: number } = process.getuid?.() === 0 ? postgresUser() : {};
@@ -67,9 +75,7 @@ async function start(): Promise<TestPostgres | null> {
         port,
         listen_addresses: '127.0.0.1',
         unix_socket_directories: dir,
-        fsync: 'off',
-        synchronous_commit: 'off',
-        full_page_writes: 'off',
+        ...(options.durable ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }),
       };
       const server = spawnServer(
         join(binDir, 'postgres'),
@@ -108,7 +114,7 @@ async function start(): Promise<TestPostgres | null> {
           return name;
         },
         async stop() {
-          shared.forget();
+          options.onStop();
           server.child.kill('SIGINT');
           await server.exited;
           unregister();
