@@ -8,7 +8,6 @@
  */
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { generate } from 'otplib';
 import { pino } from 'pino';
 import { adapters } from '../adapters/index.ts';
 import { createAccount } from '../gateway/auth/accounts.ts';
@@ -17,6 +16,7 @@ import { createGateway } from '../gateway/main.ts';
 import { createSecretBox, loadOrCreateSecretKey } from '../gateway/security/secrets.ts';
 import { testHttpAdapter } from '../test/helpers/test-adapter.ts';
 import { serveParent } from './child.ts';
+import { accessToken } from '../test/helpers/access-token.ts';
 
 export interface GatewayReady {
   readonly url: string;
@@ -72,21 +72,7 @@ async function issueToken(name: string, scopes: string[]): Promise<{ clientId: s
     employers: ['*'],
     now: new Date(),
   });
-  const code = await generate({ secret: account.totpSecret });
-  const answer = await fetch(`${url}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: account.clientId,
-      client_secret: `${account.apiToken}${code}`,
-    }),
-  });
-  if (answer.status !== 200) throw new Error(`token request failed: ${answer.status} ${await answer.text()}`);
-  return {
-    clientId: account.clientId,
-    token: ((await answer.json()) as { access_token: string }).access_token,
-  };
+  return { clientId: account.clientId, token: await accessToken(url, account) };
 }
 
 // One statement, so that both counts see the same commits.

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { generate } from 'otplib';
+import { accessToken } from './access-token.ts';
 import type { AdapterDefinition } from '../../gateway/adapter-kit/index.ts';
 import { createAccount, KNOWN_SCOPES } from '../../gateway/auth/accounts.ts';
 import { loadConfig } from '../../gateway/config/load-config.ts';
@@ -132,19 +132,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     scopes: readonly string[] = ALL_SCOPES,
     employers: readonly string[] = ['*'],
   ): Promise<string> => {
-    const credentials = await account(scopes, employers);
-    const code = await generate({ secret: credentials.totpSecret });
-    const answer = await request<{ access_token: string }>('POST', '/oauth2/token', {
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: credentials.clientId,
-        client_secret: `${credentials.apiToken}${code}`,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    if (answer.status !== 200)
-      throw new Error(`token request failed: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer.body.access_token;
+    return accessToken(url, await account(scopes, employers));
   };
 
   let writer: string | undefined;

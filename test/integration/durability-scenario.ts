@@ -5,12 +5,12 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { generate } from 'otplib';
 import { createAccount } from '../../gateway/auth/accounts.ts';
 import { createSecretBox } from '../../gateway/security/secrets.ts';
 import { openStore, type Store } from '../../gateway/store/db.ts';
 import { accountChangedEvent } from '../helpers/gateway.ts';
 import { startHttpPartner } from '../helpers/servers/http-partner.ts';
+import { accessToken } from '../helpers/access-token.ts';
 
 const GATEWAY_PROCESS = new URL('../helpers/gateway-process.ts', import.meta.url).pathname;
 const TOTAL = 5000;
@@ -70,18 +70,7 @@ async function fetchToken(url: string, store: Store, secretKey: string): Promise
     employers: ['*'],
     now: new Date(),
   });
-  const code = await generate({ secret: account.totpSecret });
-  const answer = await fetch(`${url}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: account.clientId,
-      client_secret: `${account.apiToken}${code}`,
-    }),
-  });
-  assert.equal(answer.status, 200, await answer.clone().text());
-  return ((await answer.json()) as { access_token: string }).access_token;
+  return accessToken(url, account);
 }
 
 /**
