@@ -29,7 +29,8 @@ export async function startChild<R>(script: string, options: ChildOptions = {}):
   Object.assign(env, options.env);
   const child: ChildProcess = fork(new URL(script, import.meta.url).pathname, [], {
     env,
-    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+    // Compiled scripts (the gateway under test) run as `npm start` runs them: without tsx's loader.
+    execArgv: [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(options.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

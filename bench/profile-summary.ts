@@ -30,7 +30,12 @@ const file = statSync(target).isDirectory()
       .sort((a, b) => statSync(b).size - statSync(a).size)[0]
   : target;
 if (!file) throw new Error(`no .cpuprofile in ${target}`);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+// The bench runs the gateway compiled into bench/results/build/: name its files as in the source tree.
+const profile = JSON.parse(
+  readFileSync(file, 'utf8')
+    .replaceAll('/bench/results/build/', '/')
+    .replace(/\.js(?=")/g, '.ts'),
+) as Profile;
 const top = Number(topArg ?? 25);
 
 // Self time per node: each sample's delta belongs to the node sampled.

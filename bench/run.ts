@@ -12,6 +12,7 @@ import { runExtraBenches } from './extra.ts';
 import { loadTool, type LoadResult } from './load.ts';
 import { fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
 import {
+  buildGateway,
   measureBare,
   measureEndToEnd,
   measureIngest,
@@ -52,6 +53,8 @@ const startLoad = loadLine();
 
 const tool = loadTool();
 progress(`${machineLine()}; ${startLoad}`);
+progress('compiling the gateway (tsconfig.bench.json) …');
+buildGateway();
 if (tool === 'autocannon')
   notes.push(
     'wrk is not installed: the load came from autocannon in a separate Node process, which costs the measured server more CPU.',

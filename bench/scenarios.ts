@@ -3,7 +3,9 @@
  * child.ts); the load comes from wrk (load.ts); memory is the gateway process's peak VmRSS while
  * the load runs. Other benches (bench/extra.ts) may reuse the blocks.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +57,20 @@ export function settingsFromEnv(): BenchSettings {
 }
 
 export const RESULTS_DIR = new URL('./results/', import.meta.url).pathname;
+
+/** gateway-server.ts compiled with the gateway (tsconfig.bench.json), so that no tsx loader is measured. */
+const GATEWAY_SCRIPT = './results/build/bench/gateway-server.js';
+
+export function buildGateway(): void {
+  execFileSync(
+    process.execPath,
+    [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.bench.json'],
+    {
+      cwd: new URL('..', import.meta.url).pathname,
+      stdio: 'inherit',
+    },
+  );
+}
 
 /** No phase of an end-to-end scenario (post and wait for arrivals, drain, fixed-rate latency) runs longer. */
 const PHASE_LIMIT_MS = 30_000;
@@ -120,12 +136,12 @@ export async function startGatewayProcess(options: {
   readonly label: string;
 }): Promise<GatewayProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'koppel-bench-'));
-  // One folder per gateway: the main thread and tsx's loader thread each write a profile.
+  // One folder per gateway: each thread (main, SQLite checkpoint) writes a profile.
   const profileDir = join(RESULTS_DIR, 'profiles', options.label);
   if (options.settings.profile) mkdirSync(profileDir, { recursive: true });
   const execArgv = options.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const adapters = options.adapters ?? [];
-  const child = await startChild<GatewayReady>('./gateway-server.ts', {
+  const child = await startChild<GatewayReady>(GATEWAY_SCRIPT, {
     execArgv,
     env: {
       PORT: '0',

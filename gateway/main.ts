@@ -14,6 +14,7 @@ import type {
 } from './adapter-kit/index.ts';
 import { createGuardedHttp } from './adapter-kit/http.ts';
 import { ok, problem, type OperationHandlers } from './adapter-kit/api.ts';
+import { projectPath } from './adapter-kit/project-files.ts';
 import { createTokenService } from './auth/token.ts';
 import {
   AccountValidationError,
@@ -23,7 +24,6 @@ import {
   listAccounts,
 } from './auth/accounts.ts';
 import type { Config } from './config/load-config.ts';
-import { createBullmqDispatcher } from './dispatch/bullmq-dispatcher.ts';
 import type { Dispatcher, DueDelivery, PeriodicWork } from './dispatch/dispatcher.ts';
 import { createEmbeddedPoller } from './dispatch/embedded-poller.ts';
 import { openErrorLogFile } from './dispatch/error-log-file.ts';
@@ -62,7 +62,7 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const SCHEMAS_DIR = new URL('../schemas/', import.meta.url).pathname;
+const SCHEMAS_DIR = projectPath('schemas');
 const RETRY_OVERRIDE_KEY = 'retry-policy';
 const OVERRIDE_REFRESH_MS = 5000;
 
@@ -278,6 +278,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     leaseMs: config.leaseMs,
   };
   if (config.redisUrl) {
+    // BullMQ and ioredis (~15 MB resident) are loaded only by gateways that use Redis.
+    const { createBullmqDispatcher } = await import('./dispatch/bullmq-dispatcher.ts');
     dispatcher = createBullmqDispatcher({
       ...dispatchParts,
       redisUrl: config.redisUrl,

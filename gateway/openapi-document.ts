@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { projectPath } from './adapter-kit/project-files.ts';
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
-export const OPENAPI_DIR = new URL('../schemas/openapi/', import.meta.url).pathname;
+export const OPENAPI_DIR = projectPath('schemas/openapi');
 
 type Document = {
   openapi: string;

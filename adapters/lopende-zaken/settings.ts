@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { minutes, hours } from '../../gateway/adapter-kit/index.ts';
+import { projectPath } from '../../gateway/adapter-kit/project-files.ts';
 import type { StufSysteem } from '../../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
 import { LOPENDE_ZAKEN_ONTVANGER } from '../../mappings/lopende-zaken/case-status-change-to-zaak-lk01.ts';
 import schema from '../../schemas/adapters/lopende-zaken.settings.schema.json' with { type: 'json' };
@@ -12,7 +12,7 @@ export const settingsSchema: Readonly<Record<string, unknown>> = schema;
 export type { LopendeZakenSettings };
 
 /** Koppel's own WUS-conform WSDL for zakLk01, the default of `lopendeZaken.wsdl`. */
-export const KOPPEL_ZAK_LK01_WSDL = resolve(dirname(fileURLToPath(import.meta.url)), 'wsdl/zaak-lk01.wsdl');
+export const KOPPEL_ZAK_LK01_WSDL = projectPath('adapters/lopende-zaken/wsdl/zaak-lk01.wsdl');
 
 const LOGIUS_OIN = '00000004003214345001';
 

@@ -2,7 +2,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { connect as tlsConnect, type ConnectionOptions, type SecureVersion } from 'node:tls';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import axios from 'axios';
-import { Client, WSSecurityCert, createClientAsync, type IOptions, type WSDL } from 'soap';
+import type { IOptions, WSDL, WSSecurityCert } from 'soap';
 import type { SoapExchange } from './soap-fault.ts';
 
 /**
@@ -113,6 +113,8 @@ export function schemaImportResolver(wsdl: string, schemaFolder: string | undefi
 }
 
 export async function openWusService(options: WusServiceOptions): Promise<WusService> {
+  // node-soap and xml-crypto (~8 MB resident) load only once Lopende Zaken is configured.
+  const { Client, WSSecurityCert, createClientAsync } = await import('soap');
   const loaded = await createClientAsync(options.wsdl, {
     disableCache: true,
     wsdl_options: {
@@ -133,7 +135,7 @@ export async function openWusService(options: WusServiceOptions): Promise<WusSer
     client.addSoapHeader(
       addressingHeaders({ to, action, messageId: request.messageId, from: sender, replyTo: sender }),
     );
-    if (options.signing) client.setSecurity(signer(options.signing));
+    if (options.signing) client.setSecurity(signer(WSSecurityCert, options.signing));
     let answered: { status: number; body: string } | undefined;
     client.on('response', (body: unknown, response: { status?: number } | null | undefined) => {
       if (response && typeof response.status === 'number')
@@ -185,8 +187,8 @@ export function probeTls(endpoint: string, http: WusHttp): Promise<{ ok: boolean
   });
 }
 
-function signer(signing: SigningMaterial): WSSecurityCert {
-  return new WSSecurityCert(signing.key, signing.cert, signing.passphrase ?? '', {
+function signer(Cert: typeof WSSecurityCert, signing: SigningMaterial): WSSecurityCert {
+  return new Cert(signing.key, signing.cert, signing.passphrase ?? '', {
     hasTimeStamp: true,
     signatureAlgorithm: RSA_SHA256,
     digestAlgorithm: SHA256,

@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailTemplate, TemplateCatalogue } from '../../mappings/mail/templates.ts';
+import { projectPath } from '../../gateway/adapter-kit/project-files.ts';
 
-const BUILT_IN = new URL('../../mappings/mail/templates/', import.meta.url).pathname;
+const BUILT_IN = projectPath('mappings/mail/templates');
 
 /**
  * Reads `<dir>/<language>/<name>.subject.txt` (+ `<name>.txt`, `<name>.html`) from the built-in

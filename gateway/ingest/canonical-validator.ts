@@ -8,11 +8,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { isValidBsn, isValidRsin } from '../adapter-kit/bsn.ts';
+import { projectPath } from '../adapter-kit/project-files.ts';
 
 export interface FieldError {
   readonly pointer: string;
@@ -38,7 +38,7 @@ export interface CanonicalValidator {
 
 /** `$id`s are `<ID_BASE><path below schemas/canonical>`, so relative `$ref`s resolve like file paths. */
 const ID_BASE = 'https://koppel.dev/schemas/canonical/';
-const DEFAULT_DIR = fileURLToPath(new URL('../../schemas/canonical/', import.meta.url));
+const DEFAULT_DIR = projectPath('schemas/canonical');
 const ENVELOPE_FILE = 'envelope.schema.json';
 
 interface SchemaDocument {

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { projectPath } from '../adapter-kit/project-files.ts';
 
 /** One built file of the portal, as served under /portal/assets/. */
 export interface PortalAsset {
@@ -14,8 +15,8 @@ export interface PortalBundle {
   readonly assets: ReadonlyMap<string, PortalAsset>;
 }
 
-export const PORTAL_SRC = new URL('./src/', import.meta.url).pathname;
-export const PORTAL_DIST = new URL('./dist/', import.meta.url).pathname;
+export const PORTAL_SRC = projectPath('gateway/portal/src');
+export const PORTAL_DIST = projectPath('gateway/portal/dist');
 const MANIFEST = 'manifest.json';
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import type { CoreDatabase } from './schema.ts';
 import * as core0001 from './migrations/0001-core.ts';
@@ -28,9 +29,6 @@ export interface StoreOptions {
   readonly sqliteFile: string;
   readonly poolSize?: number;
 }
-
-// node-pg returns int8 as strings to be safe beyond 2^53; our epoch-ms values are far below that.
-pg.types.setTypeParser(20, (value) => Number(value));
 
 export function openStore(options: StoreOptions): Store {
   return options.databaseUrl ? openPostgres(options) : openSqlite(options.sqliteFile);
@@ -115,11 +113,15 @@ function withStatementCache(database: Database.Database): Database.Database {
 }
 
 function openPostgres(options: StoreOptions): Store {
+  // Loaded only for PostgreSQL, so that the embedded default does not carry it; CommonJS, hence require.
+  const { Pool, types } = createRequire(import.meta.url)('pg') as typeof pg;
+  // node-pg returns int8 as strings to be safe beyond 2^53; our epoch-ms values are far below that.
+  types.setTypeParser(20, (value) => Number(value));
   const schema = options.databaseSchema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new Error(`KOPPEL_DATABASE_SCHEMA "${schema}" must be a lower-case SQL identifier`);
   }
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+  const pool = new Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
   if (schema !== undefined) {
     pool.on('connect', (client) => {
       client.query(`SET search_path TO ${schema}`).catch(() => undefined);
