@@ -142,6 +142,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const loaded: LoadedAdapter[] = [];
   const ingest = createIngest({
     db: store.db,
+    dialect: store.dialect,
     validator,
     adapters: () => loaded,
     log,
@@ -210,6 +211,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const runner = createAttemptRunner({
     db: store.db,
+    dialect: store.dialect,
     log,
     now,
     workerId,

@@ -1,7 +1,7 @@
 // Time-ordered ids: rows are appended to the primary-key B-trees instead of landing on random pages,
 // which keeps the pages a commit writes few.
 import { v7 as timeOrderedId } from 'uuid';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Attempt, Delivery, Evidence, Outcome } from '../adapter-kit/index.ts';
 import { EVIDENCE_EXCERPT } from '../adapter-kit/http.ts';
@@ -13,10 +13,21 @@ import type {
   AttemptOutcome,
   AttemptsTable,
   CoreDatabase,
+  DeliveriesTable,
   DeliveryStatus,
   ErrorKind,
   ErrorLogTable,
 } from '../store/schema.ts';
+import {
+  allColumns,
+  parameterList,
+  powerOfTwoSlices,
+  rowValues,
+  runStatement,
+  statementText,
+  tuples,
+} from '../store/bulk.ts';
+import type { Dialect } from '../store/db.ts';
 import type { ClaimedDelivery } from './claims.ts';
 import type { ErrorLogFile } from './error-log-file.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -43,6 +54,7 @@ export interface AttemptRunner {
 
 export interface AttemptRunnerDeps {
   readonly db: Kysely<CoreDatabase>;
+  readonly dialect: Dialect;
   readonly log: Logger;
   readonly now: () => Date;
   readonly workerId: string;
@@ -317,6 +329,67 @@ function scrub(evidence: Evidence | undefined, secretNames: readonly string[]): 
 
 const RECORD_LINGER_MS = 2;
 
+const ATTEMPT_COLUMNS = allColumns<AttemptsTable>()([
+  'id',
+  'delivery_id',
+  'number',
+  'started_at',
+  'duration_ms',
+  'outcome',
+  'reason',
+  'code',
+  'request_summary',
+  'request_body',
+  'response_status',
+  'response_body',
+  'next_attempt_at',
+]);
+
+/** What an attempt changes on its delivery, in the order of `recordStatement`'s values. */
+const RECORD_COLUMNS = [
+  'id',
+  'status',
+  'attempts',
+  'failures',
+  'next_attempt_at',
+  'last_outcome',
+  'last_reason',
+  'last_status',
+  'updated_at',
+  'finished_at',
+] as const;
+
+function recordRow(record: Record_): Pick<DeliveriesTable, (typeof RECORD_COLUMNS)[number]> {
+  const { attempt } = record;
+  return {
+    id: record.claimed.row.id,
+    status: record.status,
+    attempts: attempt.number,
+    failures: record.failures,
+    next_attempt_at: attempt.next_attempt_at,
+    last_outcome: attempt.outcome,
+    last_reason: attempt.reason,
+    last_status: attempt.response_status,
+    updated_at: attempt.started_at + attempt.duration_ms,
+    finished_at: record.finishedAt,
+  };
+}
+
+function recordStatement(dialect: Dialect, rows: number): string {
+  return statementText(
+    `records:deliveries:${dialect}:${rows}`,
+    () => `
+      with v (${RECORD_COLUMNS.join(', ')}) as (values ${tuples(dialect, rows, RECORD_COLUMNS.length)})
+      update deliveries set status = v.status, attempts = cast(v.attempts as integer),
+        failures = cast(v.failures as integer), next_attempt_at = cast(v.next_attempt_at as bigint),
+        lease_until = null, leased_by = null, last_outcome = v.last_outcome, last_reason = v.last_reason,
+        last_status = v.last_status, updated_at = cast(v.updated_at as bigint), finished_at = cast(v.finished_at as bigint)
+      from v
+      -- A worker whose lease ran out must not overwrite the state written by its successor.
+      where deliveries.id = v.id and deliveries.leased_by = ${parameterList(dialect, 1, rows * RECORD_COLUMNS.length)}`,
+  );
+}
+
 /** Group commit for attempt records: concurrent attempts share one transaction. */
 function createRecordWriter(deps: AttemptRunnerDeps) {
   let queue: Array<{ record: Record_; done: () => void; failed: (e: unknown) => void }> = [];
@@ -330,28 +403,30 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
     const written = new Set<string>();
     try {
       await deps.db.transaction().execute(async (trx) => {
-        // One statement per group, not one per delivery: on PostgreSQL each statement is a round trip.
-        for (let i = 0; i < batch.length; i += 500) {
-          const rows = batch.slice(i, i + 500).map(({ record }) => {
-            const { attempt } = record;
-            return sql`(${record.claimed.row.id}, ${record.status}, ${attempt.number}, ${record.failures}, ${attempt.next_attempt_at},
-              ${attempt.outcome}, ${attempt.reason}, ${attempt.response_status}, ${attempt.started_at + attempt.duration_ms}, ${record.finishedAt})`;
-          });
-          await sql`
-            with v (id, status, attempts, failures, next_attempt_at, last_outcome, last_reason, last_status, updated_at, finished_at)
-              as (values ${sql.join(rows)})
-            update deliveries set status = v.status, attempts = cast(v.attempts as integer),
-              failures = cast(v.failures as integer), next_attempt_at = cast(v.next_attempt_at as bigint),
-              lease_until = null, leased_by = null, last_outcome = v.last_outcome, last_reason = v.last_reason,
-              last_status = v.last_status, updated_at = cast(v.updated_at as bigint), finished_at = cast(v.finished_at as bigint)
-            from v
-            -- A worker whose lease ran out must not overwrite the state written by its successor.
-            where deliveries.id = v.id and deliveries.leased_by = ${deps.workerId}`.execute(trx);
+        // One statement per slice of the group, not one per delivery: on PostgreSQL each is a round trip.
+        for (const slice of powerOfTwoSlices(batch)) {
+          await runStatement(trx, recordStatement(deps.dialect, slice.length), [
+            ...rowValues(
+              slice.map(({ record }) => recordRow(record)),
+              RECORD_COLUMNS,
+            ),
+            deps.workerId,
+          ]);
         }
-        await trx
-          .insertInto('attempts')
-          .values(batch.map((b) => b.record.attempt))
-          .execute();
+        for (const slice of powerOfTwoSlices(batch)) {
+          const text = statementText(`records:attempts:${deps.dialect}:${slice.length}`, () => {
+            const values = tuples(deps.dialect, slice.length, ATTEMPT_COLUMNS.length);
+            return `insert into attempts (${ATTEMPT_COLUMNS.join(', ')}) values ${values}`;
+          });
+          await runStatement(
+            trx,
+            text,
+            rowValues(
+              slice.map((b) => b.record.attempt),
+              ATTEMPT_COLUMNS,
+            ),
+          );
+        }
         const errors: ErrorLogTable[] = [];
         for (const { record } of batch) {
           const entry = record.error;

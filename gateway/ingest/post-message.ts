@@ -5,6 +5,16 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { CanonicalMessage, DeliveryTarget } from '../adapter-kit/index.ts';
 import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
+import {
+  allColumns,
+  parameterList,
+  powerOfTwoSlices,
+  rowValues,
+  runStatement,
+  statementText,
+  tuples,
+} from '../store/bulk.ts';
+import type { Dialect } from '../store/db.ts';
 import { findAccountView } from '../auth/accounts.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import type { CanonicalValidator, FieldError } from './canonical-validator.ts';
@@ -36,6 +46,7 @@ export interface Ingest {
 
 export interface IngestDeps {
   readonly db: Kysely<CoreDatabase>;
+  readonly dialect: Dialect;
   readonly validator: CanonicalValidator;
   readonly adapters: () => readonly LoadedAdapter[];
   readonly log: Logger;
@@ -52,8 +63,40 @@ interface Pending {
 
 /** Messages per transaction; beyond it the next group starts at once. */
 const GROUP_LIMIT = 1000;
-// SQLite allows 32766 bound parameters per statement; deliveries have 19 columns.
-const ROWS_PER_INSERT = 500;
+
+const MESSAGE_COLUMNS = allColumns<MessagesTable>()([
+  'id',
+  'source',
+  'event_id',
+  'type',
+  'subject',
+  'event_time',
+  'received_at',
+  'envelope',
+]);
+const DELIVERY_COLUMNS = allColumns<DeliveriesTable>()([
+  'id',
+  'message_id',
+  'adapter',
+  'target',
+  'target_label',
+  'ordering_key',
+  'sequence_key',
+  'ordering_position',
+  'sequence',
+  'status',
+  'attempts',
+  'failures',
+  'next_attempt_at',
+  'lease_until',
+  'leased_by',
+  'last_outcome',
+  'last_reason',
+  'last_status',
+  'created_at',
+  'updated_at',
+  'finished_at',
+]);
 
 /**
  * Validates, then stores each message with its planned deliveries. Concurrent posts are committed
@@ -145,21 +188,28 @@ async function commitGroup(
       fresh.push({ index, row, message: toCanonical(row, event) });
     }
 
-    await findDuplicates(trx, fresh, results);
+    await findDuplicates(trx, deps.dialect, fresh, results);
     const candidates = fresh.filter((f) => results[f.index] === undefined);
     const inserted = new Set<string>();
-    for (let i = 0; i < candidates.length; i += ROWS_PER_INSERT) {
+    for (const slice of powerOfTwoSlices(candidates)) {
       // Another process may have stored the same (source, id) since findDuplicates: that row wins.
-      const rows = await trx
-        .insertInto('messages')
-        .values(candidates.slice(i, i + ROWS_PER_INSERT).map((f) => f.row))
-        .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
-        .returning('id')
-        .execute();
+      const text = statementText(`ingest:messages:${deps.dialect}:${slice.length}`, () => {
+        const values = tuples(deps.dialect, slice.length, MESSAGE_COLUMNS.length);
+        return `insert into messages (${MESSAGE_COLUMNS.join(', ')}) values ${values}
+          on conflict (source, event_id) do nothing returning id`;
+      });
+      const rows = await runStatement<{ id: string }>(
+        trx,
+        text,
+        rowValues(
+          slice.map((f) => f.row),
+          MESSAGE_COLUMNS,
+        ),
+      );
       for (const r of rows) inserted.add(r.id);
     }
     const raced = candidates.filter((f) => !inserted.has(f.row.id));
-    if (raced.length > 0) await findDuplicates(trx, raced, results);
+    if (raced.length > 0) await findDuplicates(trx, deps.dialect, raced, results);
     const stored = candidates.filter((f) => inserted.has(f.row.id));
 
     const rows: DeliveriesTable[] = [];
@@ -198,11 +248,12 @@ async function commitGroup(
       }
       results[f.index] = { ok: true, id: f.row.id, duplicate: false, deliveries: mine };
     }
-    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      await trx
-        .insertInto('deliveries')
-        .values(rows.slice(i, i + ROWS_PER_INSERT))
-        .execute();
+    for (const slice of powerOfTwoSlices(rows)) {
+      const text = statementText(`ingest:deliveries:${deps.dialect}:${slice.length}`, () => {
+        const values = tuples(deps.dialect, slice.length, DELIVERY_COLUMNS.length);
+        return `insert into deliveries (${DELIVERY_COLUMNS.join(', ')}) values ${values}`;
+      });
+      await runStatement(trx, text, rowValues(slice, DELIVERY_COLUMNS));
     }
     // Only now is known which id the first of them got: its own, or that of a message stored earlier.
     for (const { index, earlier } of repeats) {
@@ -219,25 +270,29 @@ async function commitGroup(
 /** Marks results of messages whose (source, id) was stored before, answering with the first message. */
 async function findDuplicates(
   trx: Kysely<CoreDatabase>,
+  dialect: Dialect,
   fresh: ReadonlyArray<{ index: number; row: MessagesTable }>,
   results: IngestResult[],
 ): Promise<void> {
   // Per source, so that the (source, event_id) unique index answers: event ids alone would scan.
   const bySource = new Map<string, Array<{ index: number; row: MessagesTable }>>();
-  for (const f of fresh) bySource.set(f.row.source, [...(bySource.get(f.row.source) ?? []), f]);
+  for (const f of fresh) {
+    const group = bySource.get(f.row.source);
+    if (group) group.push(f);
+    else bySource.set(f.row.source, [f]);
+  }
   for (const [source, group] of bySource) {
-    for (let i = 0; i < group.length; i += ROWS_PER_INSERT) {
-      const slice = group.slice(i, i + ROWS_PER_INSERT);
-      const existing = await trx
-        .selectFrom('messages')
-        .select(['id', 'event_id'])
-        .where('source', '=', source)
-        .where(
-          'event_id',
-          'in',
-          slice.map((f) => f.row.event_id),
-        )
-        .execute();
+    for (const slice of powerOfTwoSlices(group)) {
+      const text = statementText(
+        `ingest:duplicates:${dialect}:${slice.length}`,
+        () =>
+          `select id, event_id from messages where source = ${parameterList(dialect, 1)}
+            and event_id in (${parameterList(dialect, slice.length, 1)})`,
+      );
+      const existing = await runStatement<{ id: string; event_id: string }>(trx, text, [
+        source,
+        ...slice.map((f) => f.row.event_id),
+      ]);
       if (existing.length === 0) continue;
       const known = new Map(existing.map((e) => [e.event_id, e.id]));
       for (const f of slice) {
