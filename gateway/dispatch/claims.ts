@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Dialect } from '../store/db.ts';
 import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
 
@@ -22,14 +22,21 @@ export interface ClaimOptions {
 export async function claimDue(
   db: Kysely<CoreDatabase>,
   dialect: Dialect,
-  options: ClaimOptions & { readonly limit: number },
+  options: ClaimOptions & {
+    readonly limit: number;
+    /**
+     * Also take deliveries whose worker's lease ran out (default). Finding those reads every active
+     * delivery of the adapter, so a poller that claims on every finished attempt looks only when it polls.
+     */
+    readonly takeExpired?: boolean;
+  },
 ): Promise<ClaimedDelivery[]> {
-  const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
-  // Two branches, each answered by the (adapter, status, next_attempt_at) index: an OR of the two
-  // would make the database read every delivery the adapter ever had.
-  const due = sql`
+  // One branch per status, each read in order from the (adapter, status, next_attempt_at) index and
+  // stopped at the limit. An OR of them, or even `status in ('pending', 'retrying')`, makes the
+  // database collect and sort every waiting delivery of the adapter first: the whole backlog.
+  const waiting = (status: 'pending' | 'retrying') => sql`
     select d.id, d.next_attempt_at as due from deliveries d
-    where d.adapter = ${options.adapter} and d.status in ('pending', 'retrying') and d.next_attempt_at <= ${options.nowMs}
+    where d.adapter = ${options.adapter} and d.status = ${status} and d.next_attempt_at <= ${options.nowMs}
       and ${notBlocked()}
     order by d.next_attempt_at limit ${options.limit}`;
   const stale = sql`
@@ -37,19 +44,27 @@ export async function claimDue(
     where d.adapter = ${options.adapter} and d.status = 'active' and d.lease_until < ${options.nowMs}
       and ${notBlocked()}
     limit ${options.limit}`;
-  // PostgreSQL locks outside the union (it allows no FOR UPDATE inside one); the UPDATE re-checks
-  // the row, so one that another worker claimed in the meantime is not taken twice.
+  const claimable = sql`
+    select id from (${wrap(dialect, waiting('pending'))} union all ${wrap(dialect, waiting('retrying'))}
+      ${options.takeExpired === false ? sql`` : sql`union all ${wrap(dialect, stale)}`}) claimable
+    order by due
+    limit ${options.limit}`;
+  let chosen: RawBuilder<unknown>;
+  if (dialect === 'sqlite') {
+    // An UPDATE costs SQLite a write transaction even when it changes nothing (70 µs against 2 µs for
+    // the SELECT, measured): most claims of a lane that keeps up find nothing, so look first.
+    const found = await claimable.execute(db);
+    if (found.rows.length === 0) return [];
+    chosen = sql.join(found.rows.map((r) => (r as { id: string }).id));
+  } else {
+    // PostgreSQL locks outside the union (it allows no FOR UPDATE inside one).
+    chosen = sql`select id from deliveries where id in (${claimable}) for update skip locked`;
+  }
+  // The UPDATE re-checks each row, so one that another worker claimed in the meantime is not taken twice.
   const result = await sql<DeliveriesTable>`
     update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
       leased_by = ${options.workerId}, updated_at = ${options.nowMs}
-    where id in (
-      select id from deliveries where id in (
-        select id from (${wrap(dialect, due)} union all ${wrap(dialect, stale)}) claimable
-        order by due
-        limit ${options.limit}
-      ) ${lock}
-    )
-      and ${isClaimable(options.nowMs)}
+    where id in (${chosen}) and ${isClaimable(options.nowMs)}
     returning *`.execute(db);
   return withMessages(db, result.rows);
 }

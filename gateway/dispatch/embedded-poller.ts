@@ -60,6 +60,10 @@ class Lane {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private idleWaiters: Array<() => void> = [];
+  /** Whether due work may be left: false after a claim that found less than it asked for, until a wake. */
+  private mayHaveMore = true;
+  /** Expired leases are looked for at start and on each timer (poll), not on every claim. */
+  private pollDue = true;
   private readonly refillAt: number;
 
   constructor(
@@ -88,8 +92,10 @@ class Lane {
   wakeAt(at: number): void {
     const delay = at - this.options.now().getTime();
     if (delay > 0) this.schedule(delay);
-    // With attempts in flight, the next claim comes when enough of them have finished.
-    else if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt) this.pump();
+    else {
+      this.mayHaveMore = true;
+      this.pump();
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -101,6 +107,8 @@ class Lane {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
+      this.mayHaveMore = true;
+      this.pollDue = true;
       this.pump();
     }, delayMs);
   }
@@ -112,10 +120,15 @@ class Lane {
       return;
     }
     const free = this.options.concurrency - this.inFlight;
-    if (free <= 0) return;
+    // Claiming costs a query whatever its size: with attempts in flight, wait until half of the slots
+    // are free (each finishing attempt pumps again), whoever asks.
+    if (free <= 0 || (this.inFlight > 0 && free < this.refillAt)) return;
     this.claiming = true;
     this.again = false;
+    const takeExpired = this.pollDue;
+    this.pollDue = false;
     claimDue(this.options.db, this.options.dialect, {
+      takeExpired,
       adapter: this.adapter.name,
       workerId: this.options.workerId,
       nowMs: this.options.now().getTime(),
@@ -135,9 +148,7 @@ class Lane {
             )
             .finally(() => {
               this.inFlight--;
-              // Claiming costs a query whatever its size: wait until half of the slots are free.
-              if (this.inFlight === 0 || this.options.concurrency - this.inFlight >= this.refillAt)
-                this.pump();
+              if (this.mayHaveMore) this.pump();
               this.notifyIdle();
             });
         }
@@ -145,12 +156,14 @@ class Lane {
       })
       .catch((error: unknown) => {
         this.options.log.error({ err: error, adapter: this.adapter.name }, 'claim_failed');
+        this.pollDue ||= takeExpired;
         return 0;
       })
       .then((count) => {
         this.claiming = false;
-        // A full claim means more may be waiting; an empty one waits for a wake or the next poll.
-        if (this.again || count === free) setImmediate(() => this.pump());
+        // A full claim means more may be waiting; a short one waits for a wake or the next poll.
+        this.mayHaveMore = this.again || count === free;
+        if (this.mayHaveMore) setImmediate(() => this.pump());
         else this.schedule(this.options.pollIntervalMs);
         this.notifyIdle();
       });
