@@ -105,6 +105,7 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
       now: new Date(),
       signal: new AbortController().signal,
       log: pino({ level: 'silent' }),
+      memo: new Map(),
     });
 
     // Warm-up: WSDL parsing and the first TLS handshakes are not part of either figure.

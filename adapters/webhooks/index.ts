@@ -108,7 +108,9 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
 
   const deliver = async (delivery: Delivery, attempt: Attempt): Promise<Outcome> => {
     const now = attempt.now.getTime();
-    const row = await findRecipient(ctx.db, delivery.target);
+    const row = await memoised(attempt.memo, `webhooks:recipient:${delivery.target}`, () =>
+      findRecipient(ctx.db, delivery.target),
+    );
     if (!row) return skipped('recipient-deleted', `recipient ${delivery.target} does not exist`);
     const unavailable = unavailableReason(row, now);
     if (unavailable) return skipped(unavailable.rule, unavailable.detail);
@@ -121,7 +123,9 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
       );
     }
     const authorisation = isAuthorisedForSubject(
-      await ctx.account(row.account_client_id),
+      await memoised(attempt.memo, `webhooks:account:${row.account_client_id}`, () =>
+        ctx.account(row.account_client_id),
+      ),
       message,
       employerPointer,
     );
@@ -134,7 +138,10 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     });
     if (!mapped.ok) return skipped(`unmappable:${mapped.unmappable}`, mapped.unmappable);
     const result = await sendWebhook(ctx.http, tokens, {
-      target: openTarget(shared, row, now),
+      // Opening the secrets (AES-GCM) once per claim, not once per attempt.
+      target: await memoised(attempt.memo, `webhooks:target:${row.id}`, async () =>
+        openTarget(shared, row, now),
+      ),
       messageId: message.id,
       topic,
       body: mapped.value.body,

@@ -114,6 +114,12 @@ export interface Attempt {
   readonly signal: AbortSignal;
   /** Log bound to messageId, deliveryId and adapter. */
   readonly log: Logger;
+  /**
+   * Shared by the attempts the dispatcher claimed together (at most its concurrency, started within
+   * the same milliseconds): send-time look-ups (a recipient, an account) may be kept here with
+   * `memoised`, so that they are read once per claim instead of once per attempt.
+   */
+  readonly memo: Map<string, unknown>;
 }
 
 /** An API account as adapters see it: what authorisation needs, never its secrets. */
@@ -138,15 +144,16 @@ export interface PlanContext {
   readonly memo: Map<string, unknown>;
 }
 
-/** The value kept in `memo` under `key`, or the result of `load()`, kept there for the rest of the group. */
-export async function memoised<T>(
-  memo: Map<string, unknown>,
-  key: string,
-  load: () => Promise<T>,
-): Promise<T> {
-  if (memo.has(key)) return memo.get(key) as T;
-  const value = await load();
-  memo.set(key, value);
+/**
+ * The value kept in `memo` under `key`, or the result of `load()`, kept there for the rest of the
+ * group. The promise is kept, so that concurrent callers share one load.
+ */
+export function memoised<T>(memo: Map<string, unknown>, key: string, load: () => Promise<T>): Promise<T> {
+  let value = memo.get(key) as Promise<T> | undefined;
+  if (value === undefined) {
+    value = load();
+    memo.set(key, value);
+  }
   return value;
 }
 

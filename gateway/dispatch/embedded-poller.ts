@@ -136,10 +136,11 @@ class Lane {
       limit: free,
     })
       .then((claimed) => {
+        const memo = new Map<string, unknown>();
         for (const c of claimed) {
           this.inFlight++;
           this.options.runner
-            .runOne(this.adapter, c, this.shutdown)
+            .runOne(this.adapter, c, this.shutdown, memo)
             .then((result) => {
               if (result.nextAttemptAt !== null) this.wakeAt(result.nextAttemptAt);
             })

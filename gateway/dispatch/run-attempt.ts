@@ -41,7 +41,13 @@ export interface AttemptResult {
 
 export interface AttemptRunner {
   /** One attempt of one claimed delivery, recorded before it resolves. Never throws for adapter errors. */
-  runOne(adapter: LoadedAdapter, claimed: ClaimedDelivery, shutdown: AbortSignal): Promise<AttemptResult>;
+  /** `memo` is shared by the attempts claimed together (see Attempt.memo). */
+  runOne(
+    adapter: LoadedAdapter,
+    claimed: ClaimedDelivery,
+    shutdown: AbortSignal,
+    memo?: Map<string, unknown>,
+  ): Promise<AttemptResult>;
   /** One attempt of several deliveries through `deliverBatch` (periodic adapters). */
   runBatch(
     adapter: LoadedAdapter,
@@ -107,6 +113,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     claimed: ClaimedDelivery,
     now: Date,
     shutdown: AbortSignal,
+    memo: Map<string, unknown>,
   ): Attempt {
     const timeout = AbortSignal.timeout(adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
     let log: Logger | undefined;
@@ -114,6 +121,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       number: claimed.row.attempts + 1,
       now,
       signal: AbortSignal.any([shutdown, timeout]),
+      memo,
       // Made on first use: a pino child costs a pass over the redaction paths, and most attempts log nothing.
       get log() {
         log ??= deps.log.child({
@@ -210,9 +218,9 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   }
 
   return {
-    async runOne(adapter, claimed, shutdown) {
+    async runOne(adapter, claimed, shutdown, memo = new Map()) {
       const delivery = toDelivery(claimed);
-      const attempt = attemptFor(adapter, claimed, deps.now(), shutdown);
+      const attempt = attemptFor(adapter, claimed, deps.now(), shutdown, memo);
       const started = performance.now();
       let result: { outcome: Outcome } | { thrown: unknown };
       leases.hold([claimed.row.id]);
@@ -232,7 +240,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       if (claimed.length === 0) return [];
       const first = claimed[0] as ClaimedDelivery;
       const deliveries = claimed.map(toDelivery);
-      const attempt = attemptFor(adapter, first, deps.now(), shutdown);
+      const attempt = attemptFor(adapter, first, deps.now(), shutdown, new Map());
       const started = performance.now();
       let results: Array<{ outcome: Outcome } | { thrown: unknown }>;
       const ids = claimed.map((c) => c.row.id);

@@ -132,5 +132,11 @@ export function mailDelivery(
 }
 
 export function attemptAt(harness: SmtpHarness, number = 1): Attempt {
-  return { number, now: harness.clock.now, signal: new AbortController().signal, log: harness.ctx.log };
+  return {
+    number,
+    now: harness.clock.now,
+    signal: new AbortController().signal,
+    log: harness.ctx.log,
+    memo: new Map(),
+  };
 }

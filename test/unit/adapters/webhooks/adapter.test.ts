@@ -187,6 +187,7 @@ describe('webhooks adapter over a real store', () => {
     now: at,
     signal: new AbortController().signal,
     log: pino({ level: 'silent' }),
+    memo: new Map<string, unknown>(),
   });
 
   beforeEach(async () => {
