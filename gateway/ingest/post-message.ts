@@ -212,12 +212,10 @@ async function commitGroup(
     if (raced.length > 0) await findDuplicates(trx, deps.dialect, raced, results);
     const stored = candidates.filter((f) => inserted.has(f.row.id));
 
-    const rows: DeliveriesTable[] = [];
-    const planned: PlannedDelivery[] = [];
-    const sequences = new SequenceAllocator(trx);
     const memo = new Map<string, unknown>();
+    const plans: Array<{ message: (typeof stored)[number]; adapter: LoadedAdapter; target: DeliveryTarget }> =
+      [];
     for (const f of stored) {
-      const mine: PlannedDelivery[] = [];
       for (const adapter of deps.adapters()) {
         if (!adapter.accepts.has(f.row.type)) continue;
         const targets = await adapter.instance.plan(f.message, {
@@ -225,28 +223,40 @@ async function commitGroup(
           memo,
           account: (clientId) => findAccountView(trx, clientId),
         });
-        for (const target of uniqueTargets(targets)) {
-          const row = deliveryRow(
-            f.row.id,
-            adapter.name,
-            target,
-            nowMs,
-            await sequences.next(adapter.name, target),
-          );
-          rows.push(row);
-          const plannedDelivery: PlannedDelivery = {
-            id: row.id,
-            adapter: row.adapter,
-            target: row.target,
-            label: row.target_label,
-            status: 'pending',
-            dueAt: nowMs,
-          };
-          mine.push(plannedDelivery);
-          if (!adapter.periodic) planned.push(plannedDelivery);
-        }
+        for (const target of uniqueTargets(targets)) plans.push({ message: f, adapter, target });
       }
-      results[f.index] = { ok: true, id: f.row.id, duplicate: false, deliveries: mine };
+    }
+    const sequences = await SequenceAllocator.load(trx, deps.dialect, plans);
+    const rows: DeliveriesTable[] = [];
+    const planned: PlannedDelivery[] = [];
+    const byMessage = new Map<string, PlannedDelivery[]>(stored.map((f) => [f.row.id, []]));
+    for (const { message, adapter, target } of plans) {
+      const row = deliveryRow(
+        message.row.id,
+        adapter.name,
+        target,
+        nowMs,
+        sequences.next(adapter.name, target),
+      );
+      rows.push(row);
+      const plannedDelivery: PlannedDelivery = {
+        id: row.id,
+        adapter: row.adapter,
+        target: row.target,
+        label: row.target_label,
+        status: 'pending',
+        dueAt: nowMs,
+      };
+      byMessage.get(message.row.id)?.push(plannedDelivery);
+      if (!adapter.periodic) planned.push(plannedDelivery);
+    }
+    for (const f of stored) {
+      results[f.index] = {
+        ok: true,
+        id: f.row.id,
+        duplicate: false,
+        deliveries: byMessage.get(f.row.id) ?? [],
+      };
     }
     for (const slice of powerOfTwoSlices(rows)) {
       const text = statementText(`ingest:deliveries:${deps.dialect}:${slice.length}`, () => {
@@ -342,32 +352,66 @@ function deliveryRow(
 
 /**
  * Numbers deliveries per (adapter, target, sequenceKey). Within one process the group commit
- * serialises ingest, so reading the maximum once per group and counting on is exact; two API
+ * serialises ingest, so reading the maxima once per group and counting on is exact; two API
  * processes on one PostgreSQL can hand out the same number at the same instant (README: scaling).
  */
 class SequenceAllocator {
-  private readonly last = new Map<string, number>();
-  constructor(private readonly trx: Kysely<CoreDatabase>) {}
+  private constructor(private readonly last: Map<string, number>) {}
 
-  async next(adapter: string, target: DeliveryTarget): Promise<number> {
+  /** The current maxima of every key the group's deliveries use: one query per (adapter, target) and slice. */
+  static async load(
+    trx: Kysely<CoreDatabase>,
+    dialect: Dialect,
+    plans: ReadonlyArray<{ adapter: { name: string }; target: DeliveryTarget }>,
+  ): Promise<SequenceAllocator> {
+    const wanted = new Map<string, { adapter: string; target: string; keys: Set<string> }>();
+    for (const { adapter, target } of plans) {
+      const sequenceKey = target.sequenceKey ?? target.orderingKey;
+      if (sequenceKey === undefined) continue;
+      const group = `${adapter.name}\u0000${target.target}`;
+      let entry = wanted.get(group);
+      if (!entry)
+        wanted.set(group, (entry = { adapter: adapter.name, target: target.target, keys: new Set() }));
+      entry.keys.add(sequenceKey);
+    }
+    const last = new Map<string, number>();
+    for (const { adapter, target, keys } of wanted.values()) {
+      for (const slice of powerOfTwoSlices([...keys])) {
+        // max() per key in a correlated subquery: each is one index seek, where a GROUP BY would read
+        // every earlier delivery of the key.
+        const text = statementText(
+          `ingest:sequences:${dialect}:${slice.length}`,
+          () => `with k (sequence_key) as (values ${tuples(dialect, slice.length, 1)})
+            select k.sequence_key, (select max(d.sequence) from deliveries d
+              where d.adapter = ${parameterList(dialect, 1, slice.length)}
+                and d.target = ${parameterList(dialect, 1, slice.length + 1)}
+                and d.sequence_key = k.sequence_key) as max
+            from k`,
+        );
+        const found = await runStatement<{ sequence_key: string; max: number | string | null }>(trx, text, [
+          ...slice,
+          adapter,
+          target,
+        ]);
+        for (const row of found)
+          last.set(sequenceKeyOf(adapter, target, row.sequence_key), Number(row.max ?? 0));
+      }
+    }
+    return new SequenceAllocator(last);
+  }
+
+  next(adapter: string, target: DeliveryTarget): number {
     const sequenceKey = target.sequenceKey ?? target.orderingKey;
     if (sequenceKey === undefined) return 1;
-    const key = `${adapter}\u0000${target.target}\u0000${sequenceKey}`;
-    let last = this.last.get(key);
-    if (last === undefined) {
-      const row = await this.trx
-        .selectFrom('deliveries')
-        .select((eb) => eb.fn.max('sequence').as('max'))
-        .where('adapter', '=', adapter)
-        .where('target', '=', target.target)
-        .where('sequence_key', '=', sequenceKey)
-        .executeTakeFirst();
-      last = Number(row?.max ?? 0);
-    }
-    this.last.set(key, last + 1);
-    return last + 1;
+    const key = sequenceKeyOf(adapter, target.target, sequenceKey);
+    const next = (this.last.get(key) ?? 0) + 1;
+    this.last.set(key, next);
+    return next;
   }
 }
+
+const sequenceKeyOf = (adapter: string, target: string, sequenceKey: string): string =>
+  `${adapter}\u0000${target}\u0000${sequenceKey}`;
 
 export function toCanonical(row: MessagesTable, envelope: Record<string, unknown>): CanonicalMessage {
   return {

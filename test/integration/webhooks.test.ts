@@ -157,6 +157,27 @@ describe('webhooks adapter through the gateway', function () {
     assert.ok(!gw.logs.text().includes(secret), 'nor logged');
   });
 
+  it('numbers the events of one subject per recipient, within one ingest group and across groups', async () => {
+    await recipient();
+    const subject = `VZ-${randomUUID().slice(0, 8)}`;
+    const batch = await gw.request('POST', '/v1/messages/batch', {
+      body: [absenceEvent({ subject }), absenceEvent(), absenceEvent({ subject }), absenceEvent({ subject })],
+      token: await gw.token(['messages:write']),
+    });
+    assert.equal(batch.status, 207, JSON.stringify(batch.body));
+    const later = await gw.post(absenceEvent({ subject }));
+    assert.equal(later.status, 202);
+    await receiver.waitFor(5);
+    const sequenceOf = (id: string) =>
+      receiver.received.find((r) => JSON.parse(r.body).id === id)?.headers['x-koppel-sequence'];
+    const ids = (batch.body.results as Array<{ id: string }>).map((r) => r.id);
+    assert.deepEqual(
+      [ids[0], ids[2], ids[3], later.body.id].map((id) => sequenceOf(id as string)),
+      ['1', '2', '3', '4'],
+    );
+    assert.equal(sequenceOf(ids[1] as string), '1', 'another subject counts on its own');
+  });
+
   it('retries on the (shortened) schedule, then fails with the last answer; a resend is a new attempt of the same delivery', async () => {
     const { id } = await recipient();
     receiver.respond = (_req, res) => res.writeHead(500).end('receiver broken');
