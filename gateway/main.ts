@@ -147,7 +147,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     adapters: () => loaded,
     log,
     now,
-    onCommitted: (planned) => wake(planned.map((p) => ({ id: p.id, adapter: p.adapter, dueAt: p.dueAt }))),
+    onCommitted: (planned) =>
+      wake(planned.map((p) => ({ id: p.id, adapter: p.adapter, dueAt: p.dueAt, fresh: true }))),
   });
 
   for (const { definition, settings } of enabled) {

@@ -1,7 +1,7 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { LoadedAdapter } from '../registry.ts';
-import { claimById } from './claims.ts';
+import { claimByIds, type ClaimedDelivery } from './claims.ts';
 import type { Dispatcher, DispatcherParts, DueDelivery } from './dispatcher.ts';
 
 export interface BullmqDispatcherOptions extends DispatcherParts {
@@ -43,19 +43,15 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
   const queueOf = (adapter: string): Queue<DeliveryJob> | undefined => queues.get(adapter);
 
+  const claimers = new Map(continuous.map((a) => [a.name, createClaimBatcher(options, a.name)]));
+
   async function process(
     adapter: LoadedAdapter,
     job: Job<DeliveryJob>,
     token: string | undefined,
   ): Promise<void> {
     const nowMs = options.now().getTime();
-    const claimed = await claimById(options.db, {
-      deliveryId: job.data.deliveryId,
-      adapter: adapter.name,
-      workerId: options.workerId,
-      nowMs,
-      leaseMs: options.leaseMs,
-    });
+    const { claimed, memo } = await (claimers.get(adapter.name) as ClaimBatcher)(job.data.deliveryId);
     if (!claimed) {
       const row = await options.db
         .selectFrom('deliveries')
@@ -70,7 +66,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       }
       return;
     }
-    const result = await options.runner.runOne(adapter, claimed, shutdown.signal);
+    const result = await options.runner.runOne(adapter, claimed, shutdown.signal, memo);
     if (result.nextAttemptAt !== null) {
       await job.moveToDelayed(result.nextAttemptAt, token);
       throw new DelayedError();
@@ -94,7 +90,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       // An existing delayed job (a retry made due early by an admin) is not replaced by addBulk.
       await Promise.all(
         list
-          .filter((d) => d.dueAt <= nowMs)
+          .filter((d) => !d.fresh && d.dueAt <= nowMs)
           .map(async (d) => {
             const job = await queue.getJob(d.id);
             if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
@@ -227,4 +223,49 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       }
     },
   };
+}
+
+type ClaimBatcher = (
+  deliveryId: string,
+) => Promise<{ claimed: ClaimedDelivery | undefined; memo: Map<string, unknown> }>;
+
+/** Jobs that start within this window are claimed with one statement. */
+const CLAIM_LINGER_MS = 1;
+
+/**
+ * BullMQ starts jobs one by one; their claims go to the store together: one UPDATE and one read of
+ * the messages for all jobs that started within a millisecond, instead of two round trips each.
+ * The attempts claimed together share a memo (Attempt.memo), as in the embedded poller.
+ */
+function createClaimBatcher(options: BullmqDispatcherOptions, adapter: string): ClaimBatcher {
+  let waiting: Array<{
+    id: string;
+    settle(value: { claimed: ClaimedDelivery | undefined; memo: Map<string, unknown> }): void;
+    fail(error: unknown): void;
+  }> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async (): Promise<void> => {
+    timer = undefined;
+    const batch = waiting;
+    waiting = [];
+    try {
+      const claimed = await claimByIds(options.db, {
+        deliveryIds: batch.map((b) => b.id),
+        adapter,
+        workerId: options.workerId,
+        nowMs: options.now().getTime(),
+        leaseMs: options.leaseMs,
+      });
+      const byId = new Map(claimed.map((c) => [c.row.id, c]));
+      const memo = new Map<string, unknown>();
+      for (const b of batch) b.settle({ claimed: byId.get(b.id), memo });
+    } catch (error) {
+      for (const b of batch) b.fail(error);
+    }
+  };
+  return (id) =>
+    new Promise((settle, fail) => {
+      waiting.push({ id, settle, fail });
+      timer ??= setTimeout(() => void flush(), CLAIM_LINGER_MS);
+    });
 }

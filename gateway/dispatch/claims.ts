@@ -69,22 +69,24 @@ export async function claimDue(
   return withMessages(db, result.rows);
 }
 
-/** Takes one named delivery if it is due (BullMQ hands out ids; the store stays the judge). */
-export async function claimById(
+/** Takes those of the named deliveries that are due (BullMQ hands out ids; the store stays the judge). */
+export async function claimByIds(
   db: Kysely<CoreDatabase>,
-  options: ClaimOptions & { readonly deliveryId: string },
-): Promise<ClaimedDelivery | undefined> {
+  options: ClaimOptions & { readonly deliveryIds: readonly string[] },
+): Promise<ClaimedDelivery[]> {
+  if (options.deliveryIds.length === 0) return [];
+  const ids = sql.join(options.deliveryIds);
   const result = await sql<DeliveriesTable>`
     update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
       leased_by = ${options.workerId}, updated_at = ${options.nowMs}
-    where id = ${options.deliveryId}
+    where id in (${ids})
       and id in (
-        select d.id from deliveries d where d.id = ${options.deliveryId}
+        select d.id from deliveries d where d.id in (${ids}) and d.adapter = ${options.adapter}
           and ${isClaimable(options.nowMs, 'd.')}
           and ${notBlocked()}
       )
     returning *`.execute(db);
-  return (await withMessages(db, result.rows))[0];
+  return withMessages(db, result.rows);
 }
 
 /** Due and waiting, or held by a worker whose lease ran out. */

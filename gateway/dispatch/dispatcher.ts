@@ -23,6 +23,8 @@ export interface DueDelivery {
   readonly id: string;
   readonly adapter: string;
   readonly dueAt: number;
+  /** Planned by ingest just now: no queue job can exist for it yet, so none is looked for. */
+  readonly fresh?: boolean;
 }
 
 /** What every dispatcher is built from, whichever queue it uses. */
