@@ -3,6 +3,7 @@ import { connect as tlsConnect, type ConnectionOptions, type SecureVersion } fro
 import { basename, join, resolve as resolvePath } from 'node:path';
 import axios from 'axios';
 import type { IOptions, WSDL, WSSecurityCert } from 'soap';
+import { signalWithTimeout } from '../../gateway/adapter-kit/abort.ts';
 import type { SoapExchange } from './soap-fault.ts';
 
 /**
@@ -141,8 +142,8 @@ export async function openWusService(options: WusServiceOptions): Promise<WusSer
       if (response && typeof response.status === 'number')
         answered = { status: response.status, body: String(body ?? '') };
     });
-    const timeout = AbortSignal.timeout(options.http.timeoutMs);
-    const signal = AbortSignal.any([request.signal, timeout]);
+    const timeout = signalWithTimeout(request.signal, options.http.timeoutMs);
+    const signal = timeout.signal;
     const method = (client as unknown as Record<string, (args: unknown, opts: unknown) => Promise<unknown>>)[
       `${options.operation}Async`
     ];
@@ -152,10 +153,12 @@ export async function openWusService(options: WusServiceOptions): Promise<WusSer
       await method.call(client, request.body, { signal, timeout: options.http.timeoutMs });
     } catch (error) {
       failure = error;
+    } finally {
+      timeout.release();
     }
     if (answered !== undefined) return { exchange: { kind: 'response', ...answered } };
     if (failure === undefined) return { exchange: { kind: 'response', status: 200, body: '' } };
-    return { exchange: describeFailure(failure, timeout.aborted, request.signal.aborted) };
+    return { exchange: describeFailure(failure, timeout.timedOut, request.signal.aborted) };
   }
 
   return { endpoint: options.endpoint, action, call };

@@ -2,6 +2,7 @@ import { Agent, request as undiciRequest, errors as undiciErrors } from 'undici'
 import type { OutboundGuard } from '../security/outbound-url-guard.ts';
 import type { Evidence, Outcome } from './outcome.ts';
 import { delivered, rejected, skipped, transient } from './outcome.ts';
+import { signalWithTimeout } from './abort.ts';
 
 /** Outbound HTTP for adapters: the URL guard, a timeout, keep-alive, and no redirects. */
 export interface GuardedHttp {
@@ -51,8 +52,8 @@ export function createGuardedHttp(guard: OutboundGuard, defaultTimeoutMs = 15_00
     const refusal = guard.checkUrl(request.url);
     if (refusal !== null) return { kind: 'failure', failure: 'refused', message: refusal };
     const timeoutMs = request.timeoutMs ?? defaultTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    const timeout = signalWithTimeout(request.signal, timeoutMs);
+    const signal = timeout.signal;
     const started = performance.now();
     try {
       const response = await undiciRequest(request.url, {
@@ -73,7 +74,9 @@ export function createGuardedHttp(guard: OutboundGuard, defaultTimeoutMs = 15_00
         durationMs: performance.now() - started,
       };
     } catch (error) {
-      return describeFailure(error, timeout.aborted, request.signal?.aborted ?? false);
+      return describeFailure(error, timeout.timedOut, request.signal?.aborted ?? false);
+    } finally {
+      timeout.release();
     }
   }
 

@@ -4,6 +4,7 @@ import { v7 as timeOrderedId } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Attempt, Delivery, Evidence, Outcome } from '../adapter-kit/index.ts';
+import { signalWithTimeout } from '../adapter-kit/abort.ts';
 import { EVIDENCE_EXCERPT } from '../adapter-kit/http.ts';
 import { nextAttemptAt } from '../adapter-kit/retry-policy.ts';
 import { toCanonical } from '../ingest/post-message.ts';
@@ -114,13 +115,16 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     now: Date,
     shutdown: AbortSignal,
     memo: Map<string, unknown>,
-  ): Attempt {
-    const timeout = AbortSignal.timeout(adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
+  ): { attempt: Attempt; release(): void } {
+    const timed = signalWithTimeout(
+      shutdown,
+      adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
+    );
     let log: Logger | undefined;
-    return {
+    const attempt: Attempt = {
       number: claimed.row.attempts + 1,
       now,
-      signal: AbortSignal.any([shutdown, timeout]),
+      signal: timed.signal,
       memo,
       // Made on first use: a pino child costs a pass over the redaction paths, and most attempts log nothing.
       get log() {
@@ -132,6 +136,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         return log;
       },
     };
+    return { attempt, release: () => timed.release() };
   }
 
   async function settle(
@@ -220,7 +225,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   return {
     async runOne(adapter, claimed, shutdown, memo = new Map()) {
       const delivery = toDelivery(claimed);
-      const attempt = attemptFor(adapter, claimed, deps.now(), shutdown, memo);
+      const { attempt, release } = attemptFor(adapter, claimed, deps.now(), shutdown, memo);
       const started = performance.now();
       let result: { outcome: Outcome } | { thrown: unknown };
       leases.hold([claimed.row.id]);
@@ -228,6 +233,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         result = { outcome: await adapter.instance.deliver(delivery, attempt) };
       } catch (thrown) {
         result = { thrown };
+      } finally {
+        release();
       }
       try {
         return await settle(adapter, claimed, delivery, attempt, result, performance.now() - started);
@@ -240,7 +247,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       if (claimed.length === 0) return [];
       const first = claimed[0] as ClaimedDelivery;
       const deliveries = claimed.map(toDelivery);
-      const attempt = attemptFor(adapter, first, deps.now(), shutdown, new Map());
+      const { attempt, release } = attemptFor(adapter, first, deps.now(), shutdown, new Map());
       const started = performance.now();
       let results: Array<{ outcome: Outcome } | { thrown: unknown }>;
       const ids = claimed.map((c) => c.row.id);
@@ -256,6 +263,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         results = outcomes.map((outcome) => ({ outcome }));
       } catch (thrown) {
         results = deliveries.map(() => ({ thrown }));
+      } finally {
+        release();
       }
       const duration = performance.now() - started;
       try {

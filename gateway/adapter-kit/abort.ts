@@ -1,0 +1,37 @@
+/** A signal aborted by its parent or after `timeoutMs`, whichever comes first, until released. */
+export interface TimedSignal {
+  readonly signal: AbortSignal;
+  /** Whether the timeout (not the parent) aborted it. */
+  readonly timedOut: boolean;
+  /** Stops the timer and unhooks from the parent; call once the work is over. */
+  release(): void;
+}
+
+/**
+ * What `AbortSignal.any([parent, AbortSignal.timeout(ms)])` does, without its costs on Node 20: `any`
+ * leaves a WeakRef in the parent's list of dependants for every call, never pruned while the parent
+ * lives (about 40 bytes per attempt on the dispatcher's long-lived shutdown signal: 100,000 attempts
+ * kept 4 MB), and `AbortSignal.timeout` keeps its timer for the whole timeout after the work ended.
+ */
+export function signalWithTimeout(parent: AbortSignal | undefined, timeoutMs: number): TimedSignal {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onParentAbort = (): void => controller.abort(parent?.reason);
+  if (parent?.aborted) onParentAbort();
+  else parent?.addEventListener('abort', onParentAbort, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, timeoutMs);
+  timer.unref();
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    release() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
