@@ -9,7 +9,8 @@ export interface TestHttpSettings {
 /**
  * The adapter that proves the core's contract before real adapters exist, and drives the core's
  * benchmarks: it POSTs `{ id, type, data }` to each configured URL and classifies with the kit.
- * A message whose `subject` is `crash` makes it throw, as a bug would.
+ * A message whose `subject` is `crash` makes it throw, as a bug would; one whose `subject` is `alert`
+ * raises an alert with every transient outcome, as an adapter does for a change that waits too long.
  */
 export function testHttpAdapter(
   accepts: readonly string[] = ['nl.accounts.account-gewijzigd'],
@@ -52,7 +53,10 @@ export function testHttpAdapter(
             body,
             signal: attempt.signal,
           });
-          return classifyHttp(result, { summary: `POST ${url}`, body }, attempt.now);
+          const outcome = classifyHttp(result, { summary: `POST ${url}`, body }, attempt.now);
+          if (delivery.message.subject === 'alert' && outcome.kind === 'transient')
+            return { ...outcome, alert: { code: 'partner-waiting', detail: 'the partner keeps refusing' } };
+          return outcome;
         },
         async health() {
           const url = ctx.settings.urls[0];

@@ -233,6 +233,25 @@ export function dispatchSuite(backend: () => Backend): void {
     assert.deepEqual(errors, [{ kind: 'exhausted', attempt_number: 3 }]);
   });
 
+  it('raises one alert while a delivery waits, and resolves it when the delivery ends', async function () {
+    const receiver = await partner();
+    receiver.respondOnceWith(503);
+    receiver.respondOnceWith(503);
+    const g = await httpGateway(receiver);
+    const id = await postOne(g, accountChangedEvent({ subject: 'alert' }));
+    const [row] = await settled(g, [id]);
+    assert.equal(row?.status, 'delivered');
+    assert.equal(row?.attempts, 3);
+    const alerts = await g.gateway.store.db
+      .selectFrom('error_log')
+      .select(['kind', 'code', 'resolved_note', 'resolved_by'])
+      .where('delivery_id', '=', row?.id ?? '')
+      .execute();
+    assert.deepEqual(alerts, [
+      { kind: 'alert', code: 'partner-waiting', resolved_note: 'delivery delivered', resolved_by: 'koppel' },
+    ]);
+  });
+
   it('keeps at most KOPPEL_CONCURRENCY attempts of an adapter in flight', async function () {
     const receiver = await partner();
     let current = 0;
