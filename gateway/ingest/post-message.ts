@@ -188,11 +188,11 @@ async function commitGroup(
       fresh.push({ index, row, message: toCanonical(row, event) });
     }
 
-    await findDuplicates(trx, deps.dialect, fresh, results);
-    const candidates = fresh.filter((f) => results[f.index] === undefined);
+    // Insert first: a (source, id) stored before, by this process or another, makes its row a no-op,
+    // and only those rows are looked up afterwards. Duplicates are rare; a look-up before every insert
+    // cost a statement per group.
     const inserted = new Set<string>();
-    for (const slice of powerOfTwoSlices(candidates)) {
-      // Another process may have stored the same (source, id) since findDuplicates: that row wins.
+    for (const slice of powerOfTwoSlices(fresh)) {
       const text = statementText(`ingest:messages:${deps.dialect}:${slice.length}`, () => {
         const values = tuples(deps.dialect, slice.length, MESSAGE_COLUMNS.length);
         return `insert into messages (${MESSAGE_COLUMNS.join(', ')}) values ${values}
@@ -208,9 +208,9 @@ async function commitGroup(
       );
       for (const r of rows) inserted.add(r.id);
     }
-    const raced = candidates.filter((f) => !inserted.has(f.row.id));
-    if (raced.length > 0) await findDuplicates(trx, deps.dialect, raced, results);
-    const stored = candidates.filter((f) => inserted.has(f.row.id));
+    const known = fresh.filter((f) => !inserted.has(f.row.id));
+    if (known.length > 0) await findDuplicates(trx, deps.dialect, known, results);
+    const stored = fresh.filter((f) => inserted.has(f.row.id));
 
     const memo = new Map<string, unknown>();
     const plans: Array<{ message: (typeof stored)[number]; adapter: LoadedAdapter; target: DeliveryTarget }> =
