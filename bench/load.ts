@@ -36,7 +36,9 @@ export interface LoadResult {
 const WRK = process.env.BENCH_WRK ?? '/usr/bin/wrk';
 const AUTOCANNON = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname;
 
+/** wrk when installed; `BENCH_LOAD_TOOL=autocannon` chooses autocannon, to rule out the load generator. */
 export function loadTool(): LoadResult['tool'] {
+  if (process.env.BENCH_LOAD_TOOL === 'autocannon') return 'autocannon';
   return isExecutable(WRK) ? 'wrk' : 'autocannon';
 }
 
