@@ -36,6 +36,7 @@ import { createCanonicalValidator } from './ingest/canonical-validator.ts';
 import { createIngest } from './ingest/post-message.ts';
 import { createLogger, writeOnlyPropertyNames } from './logging.ts';
 import { coreOperations } from './management/core-operations.ts';
+import { adapterDeliveries } from './management/adapter-deliveries.ts';
 import { replayDeliveries } from './management/replay.ts';
 import { mergedOpenApiDocument } from './openapi-document.ts';
 import { registerPortal } from './portal/serve.ts';
@@ -171,6 +172,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           );
         return { id: result.id, duplicate: result.duplicate };
       },
+      deliveries: adapterDeliveries(store.db, definition.name),
       retryDeliveries: async (ids) => {
         const due = await replayDeliveries(store.db, ids, now().getTime());
         wake(due);

@@ -1,6 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AccountView, GuardedHttp, SecretBox } from '../../gateway/adapter-kit/index.ts';
+import type {
+  AccountView,
+  AdapterDeliveries,
+  GuardedHttp,
+  SecretBox,
+} from '../../gateway/adapter-kit/index.ts';
 import type { TokenCache } from './oauth2-token.ts';
 import type { ResolvedSettings } from './settings.ts';
 
@@ -14,5 +19,7 @@ export interface WebhooksContext {
   readonly tokens: TokenCache;
   now(): Date;
   retryDeliveries(deliveryIds: readonly string[]): Promise<number>;
+  /** The adapter's deliveries as the core shows them (the log, resend, recover, notices). */
+  readonly deliveries: AdapterDeliveries;
   account(clientId: string): Promise<AccountView | undefined>;
 }

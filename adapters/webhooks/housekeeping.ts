@@ -49,18 +49,9 @@ export async function expireLeases(deps: WebhooksContext, now: number): Promise<
 
 export async function noticeFailures(deps: HousekeepingDeps, now: number): Promise<void> {
   const from = (await deps.runtimeSettings.get<number>(NOTICED_UNTIL)) ?? 0;
-  const failed = await db(deps.db)
-    .selectFrom('deliveries')
-    .select(['target', 'target_label', (eb) => eb.fn.countAll<number>().as('failures')])
-    .where('adapter', '=', 'webhooks')
-    .where('status', '=', 'failed')
-    .where('finished_at', '>', from)
-    .where('finished_at', '<=', now)
-    .groupBy(['target', 'target_label'])
-    .execute();
+  const failed = await deps.deliveries.failuresByTarget(from, now);
   const day = utcDay(now);
-  for (const { target, target_label: url, failures } of failed) {
-    const count = Number(failures);
+  for (const { target, label: url, failures: count } of failed) {
     const first = await db(deps.db)
       .insertInto('webhooks_failure_notices')
       .values({ recipient_id: target, day, failures: count, created_at: now })

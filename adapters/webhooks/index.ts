@@ -73,6 +73,7 @@ export async function createWebhooks(ctx: AdapterContext<WebhooksSettings>): Pro
     tokens,
     now: () => ctx.now(),
     retryDeliveries: (ids) => ctx.retryDeliveries(ids),
+    deliveries: ctx.deliveries,
     account: (clientId) => ctx.account(clientId),
   };
   const employerPointer = (type: string) => ctx.employerPointer(type);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import {
   ok,
   problem,
   type ApiRequest,
   type ApiResponse,
   type OperationHandlers,
+  type DeliveryFilter,
+  type DeliveryView,
 } from '../../gateway/adapter-kit/index.ts';
 import { canonicalToWebhookEvent } from '../../mappings/webhook-event/canonical-to-webhook-event.ts';
 import { ALL_TOPICS, topicOf, typeOfTopic } from '../../mappings/webhook-event/topics.ts';
@@ -189,17 +190,11 @@ async function deleteRecipient(ctx: WebhooksContext, request: ApiRequest): Promi
  * then ends each as skipped with the rule, instead of leaving it "retrying" until its next slot.
  */
 export async function settlePending(
-  ctx: Pick<WebhooksContext, 'db' | 'retryDeliveries'>,
+  ctx: Pick<WebhooksContext, 'deliveries' | 'retryDeliveries'>,
   recipientId: string,
 ): Promise<void> {
-  const waiting = await db(ctx.db)
-    .selectFrom('deliveries')
-    .select('id')
-    .where('adapter', '=', 'webhooks')
-    .where('target', '=', recipientId)
-    .where('status', 'in', ['pending', 'retrying'])
-    .execute();
-  if (waiting.length > 0) await ctx.retryDeliveries(waiting.map((d) => d.id));
+  const waiting = await ctx.deliveries.ids({ target: recipientId, states: ['pending', 'retrying'] });
+  if (waiting.length > 0) await ctx.retryDeliveries(waiting);
 }
 
 async function rotateSecret(ctx: WebhooksContext, request: ApiRequest): Promise<ApiResponse> {
@@ -240,16 +235,7 @@ async function recoverRecipient(ctx: WebhooksContext, request: ApiRequest): Prom
       return problem('validation-failed', 400, 'since must be a date-time', [
         { pointer: '/query/since', detail: 'required, ISO 8601 date-time' },
       ]);
-    const failed = await db(ctx.db)
-      .selectFrom('deliveries')
-      .select('id')
-      .where('adapter', '=', 'webhooks')
-      .where('target', '=', row.id)
-      .where('status', '=', 'failed')
-      .where('created_at', '>=', since)
-      .orderBy('created_at', 'asc')
-      .execute();
-    const ids = failed.map((d) => d.id);
+    const ids = await ctx.deliveries.ids({ target: row.id, states: ['failed'], createdSince: since });
     const resent = ids.length > 0 ? await ctx.retryDeliveries(ids) : 0;
     ctx.log.info({ recipientId: row.id, resent }, 'webhook_recipient_recovered');
     return ok({ resent, deliveryIds: ids }, 202);
@@ -272,103 +258,60 @@ async function listLog(ctx: WebhooksContext, request: ApiRequest): Promise<ApiRe
       { pointer: since === null ? '/query/since' : '/query/until', detail: 'ISO 8601 date-time' },
     ]);
   }
-  let query = db(ctx.db)
-    .selectFrom('deliveries')
-    .innerJoin('messages', 'messages.id', 'deliveries.message_id')
-    .selectAll('deliveries')
-    .select(['messages.type', 'messages.envelope', 'messages.received_at'])
-    .where('deliveries.adapter', '=', 'webhooks');
   const recipient = single(q['recipient']);
-  if (recipient !== undefined) query = query.where('deliveries.target', '=', recipient);
   const topic = single(q['topic']);
-  if (topic !== undefined)
-    query = query.where('messages.type', '=', typeOfTopic(topic) ?? `unknown topic ${topic}`);
   const status = single(q['status']) as LogStatus | undefined;
-  if (status !== undefined) {
-    const filteredReason = sql<boolean>`coalesce(deliveries.last_reason, '') like ${`${NOT_AUTHORISED}:%`}`;
-    query = query.where((eb) => {
-      switch (status) {
-        case 'pending':
-          return eb('deliveries.status', 'in', ['pending', 'active']);
-        case 'retrying':
-        case 'delivered':
-          return eb('deliveries.status', '=', status);
-        case 'filtered':
-          return eb.and([eb('deliveries.status', '=', 'skipped'), filteredReason]);
-        case 'failed':
-          return eb.or([
-            eb('deliveries.status', '=', 'failed'),
-            eb.and([eb('deliveries.status', '=', 'skipped'), eb.not(filteredReason)]),
-          ]);
-        default:
-          return eb.val(false);
-      }
-    });
-  }
-  if (since !== undefined) query = query.where('deliveries.created_at', '>=', since);
-  if (until !== undefined) query = query.where('deliveries.created_at', '<', until);
-  if (after) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('deliveries.created_at', '<', after.createdAt),
-        eb.and([eb('deliveries.created_at', '=', after.createdAt), eb('deliveries.id', '<', after.id)]),
-      ]),
-    );
-  }
-  const rows = await query
-    .orderBy('deliveries.created_at', 'desc')
-    .orderBy('deliveries.id', 'desc')
-    .limit(limit + 1)
-    .execute();
+  const rows = await ctx.deliveries.list(
+    {
+      ...(recipient !== undefined ? { target: recipient } : {}),
+      ...(topic !== undefined ? { messageType: typeOfTopic(topic) ?? `unknown topic ${topic}` } : {}),
+      ...(status !== undefined ? { anyOf: LOG_STATUS_CLAUSES[status] ?? [] } : {}),
+      ...(since !== undefined ? { createdFrom: since } : {}),
+      ...(until !== undefined ? { createdUntil: until } : {}),
+    },
+    { ...(after ? { after } : {}), limit: limit + 1 },
+  );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return ok({
     items: page.map((row) => logItem(row)),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+    nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
   });
 }
 
+/** Log statuses as states of the core's deliveries; a skip for want of authorisation is "filtered". */
+const FILTERED = `${NOT_AUTHORISED}:`;
+const LOG_STATUS_CLAUSES: Record<LogStatus, DeliveryFilter['anyOf']> = {
+  pending: [{ states: ['pending', 'active'] }],
+  retrying: [{ states: ['retrying'] }],
+  delivered: [{ states: ['delivered'] }],
+  filtered: [{ states: ['skipped'], reasonStartsWith: FILTERED }],
+  failed: [{ states: ['failed'] }, { states: ['skipped'], reasonNotStartsWith: FILTERED }],
+};
+
 async function getLogEntry(ctx: WebhooksContext, request: ApiRequest): Promise<ApiResponse> {
-  const row = await db(ctx.db)
-    .selectFrom('deliveries')
-    .innerJoin('messages', 'messages.id', 'deliveries.message_id')
-    .selectAll('deliveries')
-    .select(['messages.type', 'messages.envelope', 'messages.received_at'])
-    .where('deliveries.adapter', '=', 'webhooks')
-    .where('deliveries.id', '=', request.params['id'] ?? '')
-    .executeTakeFirst();
-  if (!row) return problem('not-found', 404, `no webhook delivery ${request.params['id']}`);
-  const attempts = await db(ctx.db)
-    .selectFrom('attempts')
-    .selectAll()
-    .where('delivery_id', '=', row.id)
-    .orderBy('number', 'asc')
-    .execute();
+  const delivery = await ctx.deliveries.get(request.params['id'] ?? '');
+  if (!delivery) return problem('not-found', 404, `no webhook delivery ${request.params['id']}`);
   return ok({
-    ...logItem(row),
-    attemptLog: attempts.map((a) => ({
+    ...logItem(delivery),
+    attemptLog: delivery.attemptLog.map((a) => ({
       number: a.number,
-      startedAt: iso(a.started_at),
-      durationMs: a.duration_ms,
+      startedAt: iso(a.startedAt),
+      durationMs: a.durationMs,
       outcome: a.outcome,
       reason: a.reason,
-      statusCode: statusCodeOf(a.response_status),
-      response: a.response_body,
-      nextAttemptAt: a.next_attempt_at === null ? null : iso(a.next_attempt_at),
+      statusCode: statusCodeOf(a.responseStatus),
+      response: a.responseBody,
+      nextAttemptAt: a.nextAttemptAt === null ? null : iso(a.nextAttemptAt),
     })),
   });
 }
 
 async function resendLogEntry(ctx: WebhooksContext, request: ApiRequest): Promise<ApiResponse> {
   const id = request.params['id'] ?? '';
-  const delivery = await db(ctx.db)
-    .selectFrom('deliveries')
-    .select(['id', 'target', 'status'])
-    .where('adapter', '=', 'webhooks')
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const delivery = await ctx.deliveries.get(id);
   if (!delivery) return problem('not-found', 404, `no webhook delivery ${id}`);
-  if (delivery.status === 'active') return problem('conflict', 409, `delivery ${id} is being sent right now`);
+  if (delivery.state === 'active') return problem('conflict', 409, `delivery ${id} is being sent right now`);
   const recipient = await findRecipient(ctx.db, delivery.target);
   if (!recipient || recipient.deleted_at !== null) {
     return problem(
@@ -385,47 +328,29 @@ async function resendLogEntry(ctx: WebhooksContext, request: ApiRequest): Promis
   return ok({ id, status: 'pending' }, 202);
 }
 
-/** A deliveries ⋈ messages row as listLog and getLogEntry select it. */
-interface LogRow {
-  id: string;
-  message_id: string;
-  target: string;
-  target_label: string | null;
-  sequence: number;
-  status: string;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_reason: string | null;
-  last_status: string | null;
-  created_at: number;
-  updated_at: number;
-  type: string;
-  envelope: string;
-  received_at: number;
-}
-
-function logItem(row: LogRow) {
-  const envelope = JSON.parse(row.envelope) as { time?: unknown; data?: unknown };
+function logItem(delivery: DeliveryView) {
+  const { message } = delivery;
+  const envelope = message.envelope as { time?: unknown; data?: unknown };
   const mapped = canonicalToWebhookEvent(envelope.data, {
-    id: row.message_id,
-    type: row.type,
+    id: message.id,
+    type: message.type,
     ...(typeof envelope.time === 'string' ? { time: envelope.time } : {}),
-    receivedAt: iso(row.received_at),
+    receivedAt: iso(message.receivedAt),
   });
   return {
-    id: row.id,
-    messageId: row.message_id,
-    recipientId: row.target,
-    url: row.target_label,
-    topic: topicOf(row.type) ?? null,
-    status: logStatusOf(row.status, row.last_reason),
-    statusCode: statusCodeOf(row.last_status),
-    attempts: row.attempts,
-    sequence: row.sequence,
-    reason: row.last_reason,
-    nextAttemptAt: row.next_attempt_at === null ? null : iso(row.next_attempt_at),
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    id: delivery.id,
+    messageId: message.id,
+    recipientId: delivery.target,
+    url: delivery.targetLabel,
+    topic: topicOf(message.type) ?? null,
+    status: logStatusOf(delivery.state, delivery.lastReason),
+    statusCode: statusCodeOf(delivery.lastStatus),
+    attempts: delivery.attempts,
+    sequence: delivery.sequence,
+    reason: delivery.lastReason,
+    nextAttemptAt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
+    createdAt: iso(delivery.createdAt),
+    updatedAt: iso(delivery.updatedAt),
     body: mapped.ok ? mapped.value.body : null,
   };
 }
@@ -437,7 +362,7 @@ export function logStatusOf(status: string, lastReason: string | null): LogStatu
     case 'failed':
       return status;
     case 'skipped':
-      return lastReason?.startsWith(`${NOT_AUTHORISED}:`) ? 'filtered' : 'failed';
+      return lastReason?.startsWith(FILTERED) ? 'filtered' : 'failed';
     default:
       return 'pending';
   }

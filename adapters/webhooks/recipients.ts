@@ -49,55 +49,8 @@ export interface FailureNoticesTable {
   created_at: number;
 }
 
-/** The core tables the adapter reads (never writes): see gateway/store/schema.ts. */
-export interface CoreTablesRead {
-  accounts: { client_id: string; employers: string; disabled_at: number | null };
-  messages: {
-    id: string;
-    type: string;
-    source: string;
-    event_id: string;
-    subject: string | null;
-    event_time: string | null;
-    received_at: number;
-    envelope: string;
-  };
-  deliveries: {
-    id: string;
-    message_id: string;
-    adapter: string;
-    target: string;
-    target_label: string | null;
-    sequence: number;
-    status: string;
-    attempts: number;
-    next_attempt_at: number | null;
-    last_outcome: string | null;
-    last_reason: string | null;
-    last_status: string | null;
-    created_at: number;
-    updated_at: number;
-    finished_at: number | null;
-  };
-  attempts: {
-    id: string;
-    delivery_id: string;
-    number: number;
-    started_at: number;
-    duration_ms: number;
-    outcome: string;
-    reason: string | null;
-    code: string | null;
-    request_summary: string | null;
-    request_body: string | null;
-    response_status: string | null;
-    response_body: string | null;
-    next_attempt_at: number | null;
-  };
-  error_log: { delivery_id: string; code: string | null; kind: string; created_at: number };
-}
-
-export interface WebhooksDatabase extends CoreTablesRead {
+/** The adapter's own tables; the core's are reached through AdapterContext (deliveries, account). */
+export interface WebhooksDatabase {
   webhooks_recipients: RecipientsTable;
   webhooks_filtered_counts: FilteredCountsTable;
   webhooks_failure_notices: FailureNoticesTable;

@@ -29,8 +29,16 @@ import type { Logger } from 'pino';
 import type { Outcome } from './outcome.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { GuardedHttp } from './http.ts';
+import type { AdapterDeliveries } from './deliveries.ts';
 
 export type { Outcome, Evidence } from './outcome.ts';
+export type {
+  AdapterDeliveries,
+  AttemptView,
+  DeliveryFilter,
+  DeliveryState,
+  DeliveryView,
+} from './deliveries.ts';
 export { delivered, transient, deferred, rejected, skipped } from './outcome.ts';
 export type { RetryPolicy } from './retry-policy.ts';
 export { hours, minutes, seconds } from './retry-policy.ts';
@@ -240,7 +248,7 @@ export interface AdapterContext<S> {
   readonly log: Logger;
   /** Outbound HTTP with the URL guard, timeouts and keep-alive. */
   readonly http: GuardedHttp;
-  /** The store (SQLite or PostgreSQL) through Kysely. Adapters touch only their own tables. */
+  /** The store (SQLite or PostgreSQL) through Kysely. Adapters touch only their own tables (checked by test/architecture). */
   readonly db: Kysely<any>;
   /** `'sqlite' | 'postgres'`, for the rare query that must differ. */
   readonly dialect: 'sqlite' | 'postgres';
@@ -250,6 +258,8 @@ export interface AdapterContext<S> {
   post(message: CanonicalMessageInput): Promise<{ readonly id: string; readonly duplicate: boolean }>;
   /** Makes the named deliveries due now (after a resend or a recover) and wakes the dispatcher. */
   retryDeliveries(deliveryIds: readonly string[]): Promise<number>;
+  /** This adapter's deliveries, read-only: the core's tables are never queried by adapters. */
+  readonly deliveries: AdapterDeliveries;
   /** Reads and writes adapter-level settings an admin can change at run time (JSON values). */
   readonly runtimeSettings: RuntimeSettings;
   /** The API account with this client id (a webhook recipient's bound user), or undefined. */

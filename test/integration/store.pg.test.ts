@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimDue } from '../../gateway/dispatch/claims.ts';
+import { adapterDeliveries } from '../../gateway/management/adapter-deliveries.ts';
 import { openStore, type Store, type StoreOptions } from '../../gateway/store/db.ts';
 import type { DeliveriesTable, MessagesTable } from '../../gateway/store/schema.ts';
 import { describeEachBackend, type Backend } from '../helpers/backends.ts';
@@ -260,6 +261,119 @@ describeEachBackend('store', (backend: () => Backend) => {
         limit: 10,
       }),
       [],
+    );
+  });
+
+  it('shows an adapter its own deliveries only, filtered, newest first, with attempts and failure counts', async function () {
+    const store = open(namespace());
+    await store.migrate(NO_ADAPTER_MIGRATIONS);
+    const mine = adapterDeliveries(store.db, 'webhooks');
+    const m = message({ type: 'nl.verzuim.verzuimmelding-gedaan', envelope: '{"data":{"x":1}}' });
+    const at = (n: number) => 1_790_000_000_000 + n;
+    const rows = [
+      delivery(m.id, { adapter: 'webhooks', target: 'r1', status: 'delivered', created_at: at(1) }),
+      delivery(m.id, {
+        adapter: 'webhooks',
+        target: 'r2',
+        status: 'skipped',
+        last_reason: 'not-authorised: no access to WG-1',
+        created_at: at(2),
+      }),
+      delivery(m.id, {
+        adapter: 'webhooks',
+        target: 'r3',
+        status: 'skipped',
+        last_reason: 'recipient-deleted: gone',
+        created_at: at(3),
+      }),
+      delivery(m.id, {
+        adapter: 'webhooks',
+        target: 'r4',
+        status: 'failed',
+        finished_at: at(10),
+        created_at: at(4),
+      }),
+      delivery(m.id, {
+        adapter: 'webhooks',
+        target: 'r4',
+        status: 'failed',
+        finished_at: at(11),
+        created_at: at(5),
+      }),
+      delivery(m.id, {
+        adapter: 'smtp',
+        target: 'r1',
+        status: 'failed',
+        finished_at: at(10),
+        created_at: at(6),
+      }),
+    ];
+    // One message, several targets: (message, adapter, target) stays unique.
+    rows[4] = { ...(rows[4] as DeliveriesTable), target: 'r5' };
+    await store.db.insertInto('messages').values(m).execute();
+    await store.db.insertInto('deliveries').values(rows).execute();
+    await store.db
+      .insertInto('attempts')
+      .values(
+        [2, 1].map((number) => ({
+          id: randomUUID(),
+          delivery_id: (rows[0] as DeliveriesTable).id,
+          number,
+          started_at: at(number),
+          duration_ms: 3,
+          outcome: number === 2 ? 'delivered' : 'transient',
+          reason: null,
+          code: null,
+          request_summary: null,
+          request_body: null,
+          response_status: number === 2 ? '204' : '503',
+          response_body: null,
+          next_attempt_at: null,
+        })),
+      )
+      .execute();
+
+    const targets = async (filter: Parameters<typeof mine.list>[0], limit = 10) =>
+      (await mine.list(filter, { limit })).map((d) => d.target);
+    assert.deepEqual(await targets({}), ['r5', 'r4', 'r3', 'r2', 'r1'], 'newest first, no smtp delivery');
+    assert.deepEqual(
+      await targets({ anyOf: [{ states: ['skipped'], reasonStartsWith: 'not-authorised:' }] }),
+      ['r2'],
+    );
+    assert.deepEqual(
+      await targets({
+        anyOf: [{ states: ['failed'] }, { states: ['skipped'], reasonNotStartsWith: 'not-authorised:' }],
+      }),
+      ['r5', 'r4', 'r3'],
+    );
+    assert.deepEqual(await targets({ target: 'r1', messageType: 'nl.verzuim.verzuimmelding-gedaan' }), [
+      'r1',
+    ]);
+    assert.deepEqual(await targets({ createdFrom: at(2), createdUntil: at(4) }), ['r3', 'r2']);
+    const first = await mine.list({}, { limit: 2 });
+    const last = first[first.length - 1] as (typeof first)[number];
+    const next = await mine.list({}, { after: { createdAt: last.createdAt, id: last.id }, limit: 10 });
+    assert.deepEqual(
+      next.map((d) => d.target),
+      ['r3', 'r2', 'r1'],
+      'the page after the keyset',
+    );
+
+    const detail = await mine.get((rows[0] as DeliveriesTable).id);
+    assert.deepEqual(detail?.message.envelope, { data: { x: 1 } });
+    assert.deepEqual(
+      detail?.attemptLog.map((a) => [a.number, a.responseStatus]),
+      [
+        [1, '503'],
+        [2, '204'],
+      ],
+    );
+    assert.equal(await mine.get((rows[5] as DeliveriesTable).id), undefined, 'another adapter’s delivery');
+    assert.deepEqual(await mine.ids({ target: 'r4', states: ['failed'] }), [(rows[3] as DeliveriesTable).id]);
+    assert.deepEqual(
+      (await mine.failuresByTarget(at(0), at(10))).map((f) => [f.target, f.failures]),
+      [['r4', 1]],
+      'failures finished in (after, until], of this adapter',
     );
   });
 });

@@ -16,6 +16,7 @@ import type {
   Attempt,
   Delivery,
 } from '../../../../gateway/adapter-kit/index.ts';
+import { adapterDeliveries } from '../../../../gateway/management/adapter-deliveries.ts';
 import { createGuardedHttp } from '../../../../gateway/adapter-kit/http.ts';
 import { createOutboundGuard } from '../../../../gateway/security/outbound-url-guard.ts';
 import { createSecretBox } from '../../../../gateway/security/secrets.ts';
@@ -67,6 +68,7 @@ export async function startSmtpHarness(
       throw new Error('the smtp adapter posts no messages');
     },
     retryDeliveries: async () => 0,
+    deliveries: adapterDeliveries(store.db, 'smtp'),
     runtimeSettings: {
       async get<T>(key: string) {
         const row = await db

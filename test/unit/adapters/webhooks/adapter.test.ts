@@ -12,6 +12,7 @@ import type {
   CanonicalMessageInput,
   Delivery,
 } from '../../../../gateway/adapter-kit/index.ts';
+import { adapterDeliveries } from '../../../../gateway/management/adapter-deliveries.ts';
 import { createGuardedHttp, type GuardedHttp } from '../../../../gateway/adapter-kit/http.ts';
 import { createOutboundGuard } from '../../../../gateway/security/outbound-url-guard.ts';
 import { createSecretBox } from '../../../../gateway/security/secrets.ts';
@@ -174,6 +175,7 @@ describe('webhooks adapter over a real store', () => {
     now: () => clock,
     settings: resolveSettings(settings, 'https://koppel.example'),
     retryDeliveries: async (ids: readonly string[]) => (madeDue.push([...ids]), ids.length),
+    deliveries: adapterDeliveries(store.db, 'webhooks'),
     account: (id: string) => findAccountView(store.db, id),
     runtimeSettings: {
       get: async <T>(k: string) => runtime.get(k) as T | undefined,
@@ -228,6 +230,7 @@ describe('webhooks adapter over a real store', () => {
         madeDue.push([...ids]);
         return ids.length;
       },
+      deliveries: adapterDeliveries(store.db, 'webhooks'),
       runtimeSettings: {
         get: async <T>(k: string) => runtime.get(k) as T | undefined,
         set: async (k, v) => void runtime.set(k, v),
