@@ -397,10 +397,10 @@ function recordStatementSqlite(rows: number): string {
     `records:deliveries:sqlite:${rows}`,
     () => `
       with v (${RECORD_COLUMNS.join(', ')}) as (values ${tuples('sqlite', rows, RECORD_COLUMNS.length)})
-      update deliveries set status = v.status, attempts = cast(v.attempts as integer),
-        failures = cast(v.failures as integer), next_attempt_at = cast(v.next_attempt_at as bigint),
-        lease_until = null, leased_by = null, last_outcome = v.last_outcome, last_reason = v.last_reason,
-        last_status = v.last_status, updated_at = cast(v.updated_at as bigint), finished_at = cast(v.finished_at as bigint)
+      update deliveries set status = v.status, attempts = v.attempts, failures = v.failures,
+        next_attempt_at = v.next_attempt_at, lease_until = null, leased_by = null,
+        last_outcome = v.last_outcome, last_reason = v.last_reason, last_status = v.last_status,
+        updated_at = v.updated_at, finished_at = v.finished_at
       from v
       -- A worker whose lease ran out must not overwrite the state written by its successor.
       where deliveries.id = v.id and deliveries.leased_by = ${parameterList('sqlite', 1, rows * RECORD_COLUMNS.length)}`,
@@ -596,12 +596,11 @@ function createLeaseKeeper(deps: AttemptRunnerDeps) {
   const held = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   const renew = async (): Promise<void> => {
-    const ids = [...held];
-    for (let i = 0; i < ids.length; i += 500) {
+    for (const slice of powerOfTwoSlices([...held])) {
       await deps.db
         .updateTable('deliveries')
         .set({ lease_until: deps.now().getTime() + deps.leaseMs })
-        .where('id', 'in', ids.slice(i, i + 500))
+        .where('id', 'in', slice)
         .where('leased_by', '=', deps.workerId)
         .where('status', '=', 'active')
         .execute();

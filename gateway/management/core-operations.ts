@@ -9,6 +9,7 @@ import type { LoadedAdapter } from '../registry.ts';
 import type { CoreDatabase, ErrorKind } from '../store/schema.ts';
 import type { DueDelivery } from '../dispatch/dispatcher.ts';
 import { replayDeliveries } from './replay.ts';
+import { powerOfTwoSlices } from '../store/bulk.ts';
 import { decodeCursor, deliveryView, encodeCursor, errorView, messageView } from './views.ts';
 
 export interface CoreOperationDeps {
@@ -419,11 +420,11 @@ async function markRetried(
   by: string,
   nowMs: number,
 ): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
+  for (const slice of powerOfTwoSlices(ids)) {
     await db
       .updateTable('error_log')
       .set({ resolved_at: nowMs, resolved_note: 'retried', resolved_by: by })
-      .where('id', 'in', ids.slice(i, i + 500))
+      .where('id', 'in', slice)
       .where('resolved_at', 'is', null)
       .execute();
   }

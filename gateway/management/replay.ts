@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CoreDatabase } from '../store/schema.ts';
+import { powerOfTwoSlices } from '../store/bulk.ts';
 import type { DueDelivery } from '../dispatch/dispatcher.ts';
 
 /**
@@ -13,12 +14,12 @@ export async function replayDeliveries(
   nowMs: number,
 ): Promise<DueDelivery[]> {
   const due: DueDelivery[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
+  for (const slice of powerOfTwoSlices(ids)) {
     const rows = await db
       .updateTable('deliveries')
       // A replay starts the retry schedule afresh: the admin has fixed (or accepted) the cause.
       .set({ status: 'retrying', next_attempt_at: nowMs, failures: 0, finished_at: null, updated_at: nowMs })
-      .where('id', 'in', ids.slice(i, i + 500))
+      .where('id', 'in', slice)
       .where('status', 'in', ['failed', 'skipped', 'retrying', 'pending'])
       .returning(['id', 'adapter'])
       .execute();
