@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ok,
   problem,
@@ -9,7 +9,7 @@ import {
 import { typeOfTopic } from '../../mappings/webhook-event/topics.ts';
 import type { WebhooksContext } from './context.ts';
 import { settlePending } from './management.ts';
-import { db, topicsOf } from './recipients.ts';
+import { db, newRecipientRow, topicsOf } from './recipients.ts';
 import { TOPIC_PATH, topicUrl } from './settings.ts';
 import { websubLinks } from './websub-signature.ts';
 
@@ -179,11 +179,8 @@ async function verify(ctx: WebhooksContext, intent: Intent, accountClientId: str
     ctx.log.info({ ...where, recipientId: existing.id }, 'websub_subscription_renewed');
     return;
   }
-  const id = randomUUID();
-  await db(ctx.db)
-    .insertInto('webhooks_recipients')
-    .values({
-      id,
+  const row = newRecipientRow(
+    {
       url: intent.callback,
       topics: JSON.stringify([intent.topic]),
       account_client_id: accountClientId,
@@ -192,23 +189,11 @@ async function verify(ctx: WebhooksContext, intent: Intent, accountClientId: str
       websub_algorithm: 'sha256',
       standard_webhooks: 0,
       secret,
-      previous_secret: null,
-      previous_secret_until: null,
-      oauth2_token_url: null,
-      oauth2_client_id: null,
-      oauth2_client_secret: null,
-      oauth2_scope: null,
-      oauth2_audience: null,
-      retry_delays: null,
       origin: 'websub-hub',
       lease_expires_at: leaseExpiresAt,
-      disabled_at: null,
-      disabled_reason: null,
-      deleted_at: null,
-      deleted_reason: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  ctx.log.info({ ...where, recipientId: id }, 'websub_subscribed');
+    },
+    now,
+  );
+  await db(ctx.db).insertInto('webhooks_recipients').values(row).execute();
+  ctx.log.info({ ...where, recipientId: row.id }, 'websub_subscribed');
 }

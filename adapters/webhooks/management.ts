@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   ok,
   problem,
@@ -14,6 +13,7 @@ import type { WebhooksContext } from './context.ts';
 import {
   db,
   findRecipient,
+  newRecipientRow,
   retryDelaysOf,
   topicsOf,
   type RecipientRow,
@@ -96,36 +96,27 @@ async function createRecipient(ctx: WebhooksContext, request: ApiRequest): Promi
   if (invalid) return invalid;
   const now = ctx.now().getTime();
   const secret = newSigningSecret();
-  const row: RecipientsTable = {
-    id: randomUUID(),
-    url: input.url ?? '',
-    topics: JSON.stringify(unique(input.topics ?? [])),
-    account_client_id: input.account ?? '',
-    description: input.description ?? null,
-    protocol,
-    websub_algorithm: input.websub?.algorithm ?? 'sha256',
-    standard_webhooks: input.standardWebhooks ? 1 : 0,
-    secret: ctx.secrets.seal(secret),
-    previous_secret: null,
-    previous_secret_until: null,
-    oauth2_token_url: protocol === 'oauth2' ? (input.oauth2?.tokenUrl ?? null) : null,
-    oauth2_client_id: protocol === 'oauth2' ? (input.oauth2?.clientId ?? null) : null,
-    oauth2_client_secret:
-      protocol === 'oauth2' && input.oauth2?.clientSecret
-        ? ctx.secrets.seal(input.oauth2.clientSecret)
-        : null,
-    oauth2_scope: protocol === 'oauth2' ? (input.oauth2?.scope ?? null) : null,
-    oauth2_audience: protocol === 'oauth2' ? (input.oauth2?.audience ?? null) : null,
-    retry_delays: input.retryDelaysMs ? JSON.stringify(input.retryDelaysMs) : null,
-    origin: 'api',
-    lease_expires_at: null,
-    disabled_at: null,
-    disabled_reason: null,
-    deleted_at: null,
-    deleted_reason: null,
-    created_at: now,
-    updated_at: now,
-  };
+  const oauth2 = protocol === 'oauth2' ? input.oauth2 : undefined;
+  const row = newRecipientRow(
+    {
+      url: input.url ?? '',
+      topics: JSON.stringify(unique(input.topics ?? [])),
+      account_client_id: input.account ?? '',
+      description: input.description ?? null,
+      protocol,
+      websub_algorithm: input.websub?.algorithm ?? 'sha256',
+      standard_webhooks: input.standardWebhooks ? 1 : 0,
+      secret: ctx.secrets.seal(secret),
+      origin: 'api',
+      oauth2_token_url: oauth2?.tokenUrl ?? null,
+      oauth2_client_id: oauth2?.clientId ?? null,
+      oauth2_client_secret: oauth2?.clientSecret ? ctx.secrets.seal(oauth2.clientSecret) : null,
+      oauth2_scope: oauth2?.scope ?? null,
+      oauth2_audience: oauth2?.audience ?? null,
+      retry_delays: input.retryDelaysMs ? JSON.stringify(input.retryDelaysMs) : null,
+    },
+    now,
+  );
   await db(ctx.db).insertInto('webhooks_recipients').values(row).execute();
   ctx.log.info({ recipientId: row.id }, 'webhook_recipient_created');
   // The signing secret is shown this once; it is stored sealed and never returned again.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { WebSubAlgorithm } from './websub-signature.ts';
 
@@ -34,6 +35,55 @@ export interface RecipientsTable {
   deleted_reason: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** What a new recipient is given; everything else starts empty (no rotation, not disabled, not deleted). */
+export type NewRecipient = Pick<
+  RecipientsTable,
+  | 'url'
+  | 'topics'
+  | 'account_client_id'
+  | 'description'
+  | 'protocol'
+  | 'websub_algorithm'
+  | 'standard_webhooks'
+  | 'secret'
+  | 'origin'
+> &
+  Partial<
+    Pick<
+      RecipientsTable,
+      | 'oauth2_token_url'
+      | 'oauth2_client_id'
+      | 'oauth2_client_secret'
+      | 'oauth2_scope'
+      | 'oauth2_audience'
+      | 'retry_delays'
+      | 'lease_expires_at'
+    >
+  >;
+
+/** The row of a recipient made now, by an admin or by a hub subscription. */
+export function newRecipientRow(fields: NewRecipient, now: number): RecipientsTable {
+  return {
+    id: randomUUID(),
+    previous_secret: null,
+    previous_secret_until: null,
+    oauth2_token_url: null,
+    oauth2_client_id: null,
+    oauth2_client_secret: null,
+    oauth2_scope: null,
+    oauth2_audience: null,
+    retry_delays: null,
+    lease_expires_at: null,
+    disabled_at: null,
+    disabled_reason: null,
+    deleted_at: null,
+    deleted_reason: null,
+    created_at: now,
+    updated_at: now,
+    ...fields,
+  };
 }
 
 export interface FilteredCountsTable {
