@@ -27,6 +27,7 @@ import {
   findPartnerContracts,
   startValidatieServer,
   startZakLk01Server,
+  lopendeZakenSettingsFor,
 } from '../test/helpers/servers/soap-partner.ts';
 
 export interface LopendeZakenBenchResult {
@@ -48,17 +49,7 @@ export async function runLopendeZakenBench(n = 500): Promise<LopendeZakenBenchRe
   const database = new Database(':memory:');
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
   const runtime = new Map<string, unknown>();
-  const settings: LopendeZakenSettings = {
-    oin: '00000001234567890000',
-    tls: { certificate: ca.clientCertPem, privateKey: ca.clientKeyPem, ca: ca.caPem },
-    lopendeZaken: { endpoint: zaken.url, schemaFolder: contracts.stufFolder },
-    accountCheck: {
-      endpoint: validatie.url,
-      wsdl: contracts.berichtenboxWsdl,
-      berichtTypeCode: 'LopendeZaken',
-    },
-    sendConcurrency: CONCURRENCY,
-  };
+  const settings = lopendeZakenSettingsFor(ca, contracts, zaken, validatie, { sendConcurrency: CONCURRENCY });
   const http = createWusHttp(
     { key: ca.clientKeyPem, cert: ca.clientCertPem, ca: ca.caPem, minVersion: 'TLSv1.2' },
     30_000,

@@ -17,9 +17,10 @@ import {
   type PartnerContracts,
   type ValidatiePartner,
   type ZakLk01Partner,
+  KOPPEL_TEST_OIN,
+  lopendeZakenSettingsFor,
 } from '../helpers/servers/soap-partner.ts';
 
-const KOPPEL_OIN = '00000001234567890000';
 const BSN = '999990019';
 const OTHER_BSN = '999993653';
 
@@ -30,18 +31,7 @@ function settingsFor(
   validatie: ValidatiePartner,
   profile: '2W-be' | '2W-be-S' = '2W-be',
 ): LopendeZakenSettings {
-  return {
-    oin: KOPPEL_OIN,
-    profile,
-    tls: { certificate: ca.clientCertPem, privateKey: ca.clientKeyPem, ca: ca.caPem },
-    lopendeZaken: { endpoint: zaken.url, schemaFolder: contracts.stufFolder },
-    accountCheck: {
-      endpoint: validatie.url,
-      wsdl: contracts.berichtenboxWsdl,
-      berichtTypeCode: 'LopendeZaken',
-    },
-    timeoutMs: 5000,
-  };
+  return lopendeZakenSettingsFor(ca, contracts, zaken, validatie, { profile, timeoutMs: 5000 });
 }
 
 interface Change {
@@ -180,7 +170,7 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
     assert.ok(check);
     assert.deepEqual(check.problems, []);
     assert.deepEqual(check.bsns, [BSN]);
-    assert.equal(check.berichtleverancierCode, KOPPEL_OIN);
+    assert.equal(check.berichtleverancierCode, KOPPEL_TEST_OIN);
     assert.equal(check.berichtTypeCode, 'LopendeZaken');
     assert.equal(check.addressing.action, VALIDATIE_ACTION);
     assert.equal(check.signature, undefined, 'the account check is 2W-be: not signed');
@@ -194,8 +184,14 @@ describe('lopende-zaken: status changes to MijnOverheid over Digikoppeling WUS (
     assert.equal(sent.addressing.action, ZAK_LK01_ACTION);
     assert.equal(sent.addressing.to, `${zaken.url}?OIN=00000004003214345001`);
     assert.equal(sent.addressing.messageId, `urn:uuid:${id}`);
-    assert.equal(sent.addressing.from, `http://www.w3.org/2005/08/addressing/anonymous?OIN=${KOPPEL_OIN}`);
-    assert.equal(sent.addressing.replyTo, `http://www.w3.org/2005/08/addressing/anonymous?OIN=${KOPPEL_OIN}`);
+    assert.equal(
+      sent.addressing.from,
+      `http://www.w3.org/2005/08/addressing/anonymous?OIN=${KOPPEL_TEST_OIN}`,
+    );
+    assert.equal(
+      sent.addressing.replyTo,
+      `http://www.w3.org/2005/08/addressing/anonymous?OIN=${KOPPEL_TEST_OIN}`,
+    );
     assert.equal(sent.signature, undefined, 'profile 2W-be does not sign');
     assert.equal(sent.zaakIdentificatie, 'ZAAK-2025-0000417');
     assert.match(

@@ -28,11 +28,11 @@ import { XMLParser } from 'fast-xml-parser';
 import { listen, type Server as SoapServer } from 'soap';
 import { SignedXml } from 'xml-crypto';
 import { validateXML, type XMLFileInfo } from 'xmllint-wasm';
+import { KOPPEL_ZAK_LK01_WSDL, type LopendeZakenSettings } from '../../../adapters/lopende-zaken/settings.ts';
 import { schemaImportResolver, WSA } from '../../../adapters/lopende-zaken/transport.ts';
 import type { TestCa } from '../certs.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const ZAK_LK01_WSDL = resolve(here, '../../../adapters/lopende-zaken/wsdl/zaak-lk01.wsdl');
 export const VALIDATIE_ACTION =
   'http://schemas.rdw.nl/GEB/BerichtenboxValidatieService/2009/01/IBerichtenboxValidatieService/ValidateAbonnementen';
 export const ZAK_LK01_ACTION = 'http://www.egem.nl/StUF/sector/zkn/0310/zakLk01';
@@ -55,6 +55,30 @@ export function findPartnerContracts(): PartnerContracts | { readonly missing: s
 }
 
 /** Call in `before`: skips the suite without the partner contracts (fails with KOPPEL_REQUIRE_SERVERS=1). */
+/** Koppel's OIN in the tests and the bench. */
+export const KOPPEL_TEST_OIN = '00000001234567890000';
+
+/** Adapter settings that point at the two partners over mutual TLS with the test CA. */
+export function lopendeZakenSettingsFor(
+  ca: TestCa,
+  contracts: PartnerContracts,
+  zaken: ZakLk01Partner,
+  validatie: ValidatiePartner,
+  more: Partial<LopendeZakenSettings> = {},
+): LopendeZakenSettings {
+  return {
+    oin: KOPPEL_TEST_OIN,
+    tls: { certificate: ca.clientCertPem, privateKey: ca.clientKeyPem, ca: ca.caPem },
+    lopendeZaken: { endpoint: zaken.url, schemaFolder: contracts.stufFolder },
+    accountCheck: {
+      endpoint: validatie.url,
+      wsdl: contracts.berichtenboxWsdl,
+      berichtTypeCode: 'LopendeZaken',
+    },
+    ...more,
+  };
+}
+
 export function requirePartnerContracts(context: Mocha.Context): PartnerContracts {
   const found = findPartnerContracts();
   if ('missing' in found) {
@@ -258,7 +282,7 @@ export async function startZakLk01Server(
     ca: options.ca,
     path: '/lopende-zaken/zakLk01',
     action: ZAK_LK01_ACTION,
-    wsdlPath: options.wsdlPath ?? ZAK_LK01_WSDL,
+    wsdlPath: options.wsdlPath ?? KOPPEL_ZAK_LK01_WSDL,
     schemaFolder: stufFolder,
     services: (handle) => ({
       LopendeZakenService: {
