@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdapterInstance, ApiRequest, ApiResponse, Outcome } from '../../gateway/adapter-kit/index.ts';
+import type {
+  AdapterInstance,
+  ApiRequest,
+  ApiResponse,
+  Delivery,
+  Outcome,
+} from '../../gateway/adapter-kit/index.ts';
 import type { SmtpSettings } from '../../adapters/smtp/settings.ts';
 import { smtpAdapter } from '../../adapters/smtp/index.ts';
 import { makeTestCa, type TestCa } from '../helpers/certs.ts';
@@ -103,6 +109,16 @@ async function tearDown(setup: Setup | undefined): Promise<void> {
   await setup.partner.close();
 }
 
+/** A mail of one line to these addresses from the suite's verified sender. */
+function plainMail(s: Setup, to: string | readonly string[], onderwerp: string): Delivery {
+  return mailDelivery({
+    aan: (typeof to === 'string' ? [to] : to).map((adres) => ({ adres })),
+    afzenderId: s.senderId,
+    onderwerp,
+    tekst: 'x',
+  });
+}
+
 describe('smtp adapter against a real SMTP server on loopback', function () {
   this.timeout(30_000);
   let ca: TestCa;
@@ -177,12 +193,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
 
     it('does not send again to recipients that were accepted (same delivery, second attempt)', async () => {
       s.partner.mails.length = 0;
-      const delivery = mailDelivery({
-        aan: [{ adres: 'once@example.nl' }],
-        afzenderId: s.senderId,
-        onderwerp: 'Eén keer',
-        tekst: 'x',
-      });
+      const delivery = plainMail(s, 'once@example.nl', 'Eén keer');
       assert.equal((await s.instance.deliver(delivery, attemptAt(s.harness, 1))).kind, 'delivered');
       const again = await s.instance.deliver(delivery, attemptAt(s.harness, 2));
       assert.equal(again.kind, 'delivered');
@@ -193,12 +204,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
     it('retries a 451 and then delivers on the 250', async () => {
       s.partner.mails.length = 0;
       s.partner.script('later@example.nl', [451, 250]);
-      const delivery = mailDelivery({
-        aan: [{ adres: 'later@example.nl' }],
-        afzenderId: s.senderId,
-        onderwerp: 'Straks',
-        tekst: 'x',
-      });
+      const delivery = plainMail(s, 'later@example.nl', 'Straks');
       const first = await s.instance.deliver(delivery, attemptAt(s.harness, 1));
       assert.equal(first.kind, 'transient', JSON.stringify(first));
       assert.match((first as Extract<Outcome, { kind: 'transient' }>).reason, /451/);
@@ -210,12 +216,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
 
     it('rejects a 550 with the server reply as evidence', async () => {
       s.partner.script('nobody@example.nl', [550]);
-      const delivery = mailDelivery({
-        aan: [{ adres: 'nobody@example.nl' }],
-        afzenderId: s.senderId,
-        onderwerp: 'Niemand',
-        tekst: 'x',
-      });
+      const delivery = plainMail(s, 'nobody@example.nl', 'Niemand');
       const outcome = await s.instance.deliver(delivery, attemptAt(s.harness));
       assert.equal(outcome.kind, 'rejected', JSON.stringify(outcome));
       const r = outcome as Extract<Outcome, { kind: 'rejected' }>;
@@ -228,12 +229,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
       s.partner.mails.length = 0;
       s.partner.rcptLog.length = 0;
       s.partner.script('gone@example.nl', [550, 250]);
-      const delivery = mailDelivery({
-        aan: [{ adres: 'here@example.nl' }, { adres: 'gone@example.nl' }],
-        afzenderId: s.senderId,
-        onderwerp: 'Half',
-        tekst: 'x',
-      });
+      const delivery = plainMail(s, ['here@example.nl', 'gone@example.nl'], 'Half');
       const first = await s.instance.deliver(delivery, attemptAt(s.harness, 1));
       assert.equal(first.kind, 'rejected', JSON.stringify(first));
       const r = first as Extract<Outcome, { kind: 'rejected' }>;
@@ -267,13 +263,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
 
     it('a refused message at DATA is transient on 451 and rejected on 554', async () => {
       s.partner.scriptData([451, 554]);
-      const make = () =>
-        mailDelivery({
-          aan: [{ adres: 'data@example.nl' }],
-          afzenderId: s.senderId,
-          onderwerp: 'Data',
-          tekst: 'x',
-        });
+      const make = () => plainMail(s, 'data@example.nl', 'Data');
       assert.equal((await s.instance.deliver(make(), attemptAt(s.harness))).kind, 'transient');
       assert.equal((await s.instance.deliver(make(), attemptAt(s.harness))).kind, 'rejected');
     });
@@ -300,12 +290,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
     });
 
     it('plans a known sender on its own server', async () => {
-      const delivery = mailDelivery({
-        aan: [{ adres: 'x@example.nl' }],
-        afzenderId: s.senderId,
-        onderwerp: 'x',
-        tekst: 'x',
-      });
+      const delivery = plainMail(s, 'x@example.nl', 'x');
       assert.deepEqual(
         await s.instance.plan(delivery.message, {
           db: s.harness.ctx.db,
@@ -384,15 +369,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
       try {
         const down = await s.instance.health();
         assert.equal(down.ok, false);
-        const outcome = await s.instance.deliver(
-          mailDelivery({
-            aan: [{ adres: 'x@example.nl' }],
-            afzenderId: s.senderId,
-            onderwerp: 'x',
-            tekst: 'x',
-          }),
-          attemptAt(s.harness),
-        );
+        const outcome = await s.instance.deliver(plainMail(s, 'x@example.nl', 'x'), attemptAt(s.harness));
         assert.equal(outcome.kind, 'transient', JSON.stringify(outcome));
         assert.match((outcome as Extract<Outcome, { kind: 'transient' }>).reason, /ECONNREFUSED/);
       } finally {
@@ -410,15 +387,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
     after(() => tearDown(s));
 
     it('verifies a sender and delivers over TLS from the first byte', async () => {
-      const outcome = await s.instance.deliver(
-        mailDelivery({
-          aan: [{ adres: 'tls@example.nl' }],
-          afzenderId: s.senderId,
-          onderwerp: 'TLS',
-          tekst: 'x',
-        }),
-        attemptAt(s.harness),
-      );
+      const outcome = await s.instance.deliver(plainMail(s, 'tls@example.nl', 'TLS'), attemptAt(s.harness));
       assert.equal(outcome.kind, 'delivered', JSON.stringify(outcome));
       const [mail] = await s.partner.waitForMails(1);
       assert.equal(mail?.secure, true);
@@ -657,15 +626,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
     it('does not count a message the server did not take', async () => {
       s.harness.clock.now = new Date(Math.floor(s.harness.clock.now.getTime() / 60_000) * 60_000 + 120_000);
       s.partner.script('bounce@example.nl', [451]);
-      const outcome = await s.instance.deliver(
-        mailDelivery({
-          aan: [{ adres: 'bounce@example.nl' }],
-          afzenderId: s.senderId,
-          onderwerp: 'x',
-          tekst: 'x',
-        }),
-        attemptAt(s.harness),
-      );
+      const outcome = await s.instance.deliver(plainMail(s, 'bounce@example.nl', 'x'), attemptAt(s.harness));
       assert.equal(outcome.kind, 'transient');
       const usage = body(await api(s.instance, 'smtp.getServerUsage', { params: { id: s.serverId } }));
       assert.equal(usage.minute.count, 0);
