@@ -69,3 +69,11 @@ export function testHttpAdapter(
     },
   };
 }
+
+/** startGateway's adapter options: the test adapter, one delivery per URL of `urls`. */
+export function withTestAdapter(urls: readonly string[], accepts?: readonly string[]) {
+  return {
+    adapters: [testHttpAdapter(accepts)],
+    adapterSettings: { 'test-http': { urls } satisfies TestHttpSettings },
+  };
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { generate } from 'otplib';
 import { ALL_SCOPES, startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.ts';
-import { testHttpAdapter } from '../helpers/test-adapter.ts';
+import { withTestAdapter } from '../helpers/test-adapter.ts';
 
 const PROBLEM = 'application/problem+json';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -52,8 +52,7 @@ describe('integration: authentication and authorisation', function () {
 
   before(async () => {
     gw = await startGateway({
-      adapters: [testHttpAdapter()],
-      adapterSettings: { 'test-http': { urls: [] } },
+      ...withTestAdapter([]),
     });
     const document = (await gw.request('GET', '/v1/openapi.json')).body;
     const globalSecurity = document.security;

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accountChangedEvent, exampleData, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
-import { testHttpAdapter } from '../helpers/test-adapter.ts';
+import { withTestAdapter } from '../helpers/test-adapter.ts';
 
 /**
  * Malformed, oversized, wrongly typed and hostile requests, generated systematically. Each must be
@@ -569,8 +569,7 @@ describe('integration: bad input', function () {
   before(async () => {
     partner = await startHttpPartner();
     gw = await startGateway({
-      adapters: [testHttpAdapter()],
-      adapterSettings: { 'test-http': { urls: [partner.url] } },
+      ...withTestAdapter([partner.url]),
       env: {
         KOPPEL_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
         KOPPEL_MAX_BATCH_BYTES: String(4 * 1024 * 1024),

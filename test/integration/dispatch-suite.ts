@@ -12,7 +12,7 @@ import {
   type TestGateway,
 } from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
-import { testHttpAdapter, type TestHttpSettings } from '../helpers/test-adapter.ts';
+import { testHttpAdapter, withTestAdapter, type TestHttpSettings } from '../helpers/test-adapter.ts';
 
 /** Where gateways of one cluster meet: one store (and, with BullMQ, one queue prefix). */
 interface Cluster {
@@ -129,8 +129,7 @@ export function dispatchSuite(backend: () => Backend): void {
     shared?: Cluster,
   ): Promise<TestGateway> {
     return gateway({
-      adapters: [testHttpAdapter()],
-      adapterSettings: { 'test-http': { urls: [receiver.url] } },
+      ...withTestAdapter([receiver.url]),
       env,
       ...(shared ? { cluster: shared } : {}),
     });

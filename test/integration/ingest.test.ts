@@ -7,7 +7,7 @@ import {
   type TestGateway,
 } from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
-import { testHttpAdapter } from '../helpers/test-adapter.ts';
+import { withTestAdapter } from '../helpers/test-adapter.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PROBLEM = 'application/problem+json';
@@ -66,8 +66,7 @@ describe('integration: ingest', function () {
   before(async () => {
     partner = await startHttpPartner();
     gw = await startGateway({
-      adapters: [testHttpAdapter(['nl.accounts.account-gewijzigd', ZAAK])],
-      adapterSettings: { 'test-http': { urls: [partner.url, `${partner.url}?second`] } },
+      ...withTestAdapter([partner.url, `${partner.url}?second`], ['nl.accounts.account-gewijzigd', ZAAK]),
       env: { KOPPEL_MAX_MESSAGE_BYTES: '4096', KOPPEL_RETRY_TEST_HTTP: '20ms,40ms' },
     });
     writer = await gw.token(['messages:write']);
@@ -518,8 +517,7 @@ describe('integration: delivery through the test adapter', function () {
   before(async () => {
     partner = await startHttpPartner();
     gw = await startGateway({
-      adapters: [testHttpAdapter()],
-      adapterSettings: { 'test-http': { urls: [partner.url] } },
+      ...withTestAdapter([partner.url]),
       env: { KOPPEL_RETRY_TEST_HTTP: '30ms,60ms' },
     });
   });
@@ -669,8 +667,7 @@ describe('integration: Retry-After', function () {
   before(async () => {
     partner = await startHttpPartner();
     gw = await startGateway({
-      adapters: [testHttpAdapter()],
-      adapterSettings: { 'test-http': { urls: [partner.url] } },
+      ...withTestAdapter([partner.url]),
       env: { KOPPEL_RETRY_TEST_HTTP: '600ms,600ms' },
     });
   });

@@ -10,7 +10,7 @@ import {
   type TestGateway,
 } from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
-import { testHttpAdapter } from '../helpers/test-adapter.ts';
+import { withTestAdapter } from '../helpers/test-adapter.ts';
 
 const ACCOUNT = 'nl.accounts.account-gewijzigd';
 const ZAAK = 'nl.zaken.zaak-status-gezet';
@@ -92,8 +92,7 @@ describe('integration: management API', function () {
     partner = await startHttpPartner();
     partner.respondWith(markerResponder(healed));
     gw = await startGateway({
-      adapters: [testHttpAdapter([ACCOUNT, ZAAK])],
-      adapterSettings: { 'test-http': { urls: [partner.url] } },
+      ...withTestAdapter([partner.url], [ACCOUNT, ZAAK]),
       env: { KOPPEL_RETRY_TEST_HTTP: '20ms,40ms', KOPPEL_ERROR_LOG_FILE: errorLogFile },
     });
     ids.rejected = (await gw.post(accountEvent('REJECT-1'))).body.id;
