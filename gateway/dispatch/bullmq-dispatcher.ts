@@ -2,7 +2,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
-import type { Dispatcher, DispatcherParts, DueDelivery } from './dispatcher.ts';
+import { finishWithinGrace, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
 
 export interface BullmqDispatcherOptions extends DispatcherParts {
   readonly redisUrl: string;
@@ -204,12 +204,10 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     async stop(graceMs) {
       if (sweeper) clearTimeout(sweeper);
       const closing = Promise.all(workers.map((w) => w.close()));
-      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([closing.then(() => 'done' as const), timer])) === 'timeout') {
-        options.log.warn({ graceMs }, 'shutdown_grace_expired');
+      await finishWithinGrace(closing, graceMs, options.log, () => {
         shutdown.abort();
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
+        return Promise.all(workers.map((w) => w.close(true)));
+      });
       await options.runner.flush();
       await Promise.all([...queues.values(), periodicQueue].map((q) => q.close()));
       connection.disconnect();

@@ -48,3 +48,26 @@ export interface PeriodicWork {
   intervalMs(): Promise<number>;
   run(now: Date, signal: AbortSignal): Promise<void>;
 }
+
+/**
+ * The shutdown grace of a dispatcher: waits up to `graceMs` for the attempts in flight (`finished`);
+ * past it, says so and calls `force`, which aborts them and resolves once they have stopped.
+ */
+export async function finishWithinGrace(
+  finished: Promise<unknown>,
+  graceMs: number,
+  log: Logger,
+  force: () => Promise<unknown>,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), graceMs);
+    timer.unref();
+  });
+  const result = await Promise.race([finished.then(() => 'finished' as const), expired]);
+  clearTimeout(timer);
+  if (result === 'expired') {
+    log.warn({ graceMs }, 'shutdown_grace_expired');
+    await force();
+  }
+}

@@ -1,7 +1,7 @@
 import type { Dialect } from '../store/db.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimDue } from './claims.ts';
-import type { Dispatcher, DispatcherParts, DueDelivery } from './dispatcher.ts';
+import { finishWithinGrace, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
 import { createEmbeddedScheduler } from './embedded-scheduler.ts';
 
 export interface EmbeddedPollerOptions extends DispatcherParts {
@@ -40,12 +40,10 @@ export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher
       for (const lane of lanes.values()) lane.stopTaking();
       await scheduler.stop();
       const drained = Promise.all([...lanes.values()].map((l) => l.idle()));
-      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([drained.then(() => 'done' as const), timer])) === 'timeout') {
-        options.log.warn({ graceMs }, 'shutdown_grace_expired');
+      await finishWithinGrace(drained, graceMs, options.log, () => {
         shutdown.abort();
-        await drained;
-      }
+        return drained;
+      });
       await options.runner.flush();
     },
     healthy: async () => true,
