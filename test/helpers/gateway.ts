@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { accessToken } from './access-token.ts';
+import { captureLog } from './log-capture.ts';
 import type { AdapterDefinition } from '../../gateway/adapter-kit/index.ts';
 import { createAccount, KNOWN_SCOPES } from '../../gateway/auth/accounts.ts';
 import { loadConfig } from '../../gateway/config/load-config.ts';
@@ -74,13 +74,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   for (const [name, settings] of Object.entries(options.adapterSettings ?? {})) {
     env[`KOPPEL_SETTINGS_${name.toUpperCase().replace(/-/g, '_')}`] = JSON.stringify(settings);
   }
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { destination, lines } = captureLog();
   const config = loadConfig(env);
   const gateway = await createGateway({
     config,

@@ -360,6 +360,13 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
         .where('id', '=', s.serverId)
         .executeTakeFirstOrThrow();
       assert.doesNotMatch(JSON.stringify(row), new RegExp(AUTH.pass));
+      // A refused recipient makes the adapter log about a send through this server, credentials in hand.
+      s.partner.script('logged@example.nl', [550]);
+      await s.instance.deliver(plainMail(s, 'logged@example.nl', 'Log'), attemptAt(s.harness));
+      assert.ok(
+        s.harness.logs.length > 0,
+        'the adapter’s logs were captured, so their check means something',
+      );
       assert.doesNotMatch(JSON.stringify(s.harness.logs), new RegExp(AUTH.pass));
     });
 

@@ -7,7 +7,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Kysely } from 'kysely';
 import type {
@@ -25,6 +24,7 @@ import { smtpAdapter } from '../../../../adapters/smtp/index.ts';
 import type { SmtpSettings } from '../../../../adapters/smtp/settings.ts';
 import type { SmtpDatabase } from '../../../../adapters/smtp/tables.ts';
 import { findAccountView } from '../../../../gateway/auth/accounts.ts';
+import { captureLog } from '../../../helpers/log-capture.ts';
 
 export interface SmtpHarness {
   readonly ctx: AdapterContext<SmtpSettings>;
@@ -43,15 +43,8 @@ export async function startSmtpHarness(
   const dir = mkdtempSync(join(tmpdir(), 'koppel-smtp-'));
   const store = openStore({ sqliteFile: join(dir, 'koppel.sqlite') });
   await store.migrate(new Map([['smtp', smtpAdapter.migrations ?? []]]));
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  const log = pino({ level: 'debug' }, sink).child({ adapter: 'smtp' });
+  const captured = captureLog();
+  const log = pino({ level: 'debug' }, captured.destination).child({ adapter: 'smtp' });
   const clock = { now: start };
   const db = store.db as unknown as Kysely<any>;
   const ctx: AdapterContext<SmtpSettings> = {
@@ -94,7 +87,9 @@ export async function startSmtpHarness(
     ctx,
     store,
     db: store.db as unknown as Kysely<SmtpDatabase>,
-    logs,
+    get logs() {
+      return captured.records();
+    },
     clock,
     async create() {
       const instance = await smtpAdapter.create(ctx);

@@ -1,32 +1,26 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { finishWithinGrace } from '../../../../gateway/dispatch/dispatcher.ts';
+import { captureLog } from '../../../helpers/log-capture.ts';
 
 function capturedLog() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino(sink), lines };
+  const captured = captureLog();
+  return { log: pino(captured.destination), records: () => captured.records() };
 }
 
 describe('dispatch: the shutdown grace', () => {
   it('lets work that finishes in time finish, and forces nothing', async () => {
-    const { log, lines } = capturedLog();
+    const { log, records } = capturedLog();
     let forced = false;
     await finishWithinGrace(Promise.resolve(), 60_000, log, async () => {
       forced = true;
     });
     assert.equal(forced, false);
-    assert.deepEqual(lines, []);
+    assert.deepEqual(records(), []);
   });
 
   it('past the grace says so, forces, and returns only once the forced work has stopped', async () => {
-    const { log, lines } = capturedLog();
+    const { log, records } = capturedLog();
     let release!: () => void;
     const inFlight = new Promise<void>((resolve) => (release = resolve));
     let stopped = false;
@@ -37,7 +31,7 @@ describe('dispatch: the shutdown grace', () => {
     });
     assert.equal(stopped, true);
     assert.deepEqual(
-      lines.map((l) => [l['msg'], l['graceMs']]),
+      records().map((l) => [l['msg'], l['graceMs']]),
       [['shutdown_grace_expired', 5]],
     );
   });
