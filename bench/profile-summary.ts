@@ -32,9 +32,7 @@ const file = statSync(target).isDirectory()
 if (!file) throw new Error(`no .cpuprofile in ${target}`);
 // The bench runs the gateway compiled into bench/results/build/: name its files as in the source tree.
 const profile = JSON.parse(
-  readFileSync(file, 'utf8')
-    .replaceAll('/bench/results/build/', '/')
-    .replace(/\.js(?=")/g, '.ts'),
+  readFileSync(file, 'utf8').replace(/\/bench\/results\/build\/([^"]*?)\.js"/g, '/$1.ts"'),
 ) as Profile;
 const top = Number(topArg ?? 25);
 
