@@ -73,15 +73,7 @@ async function setUp(
   const instance = await harness.create();
   const created = await api(instance, 'smtp.createServer', {
     query: { test: 'true' },
-    body: {
-      name: 'Loopback',
-      host: '127.0.0.1',
-      port: partner.port,
-      security,
-      authentication: { user: AUTH.user, password: AUTH.pass },
-      caPem: ca.caPem,
-      ...options.server,
-    },
+    body: loopbackServer('Loopback', partner, ca, security, options.server),
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const serverId = body(created).id as string;
@@ -107,6 +99,25 @@ async function tearDown(setup: Setup | undefined): Promise<void> {
   if (!setup) return;
   await setup.harness.close();
   await setup.partner.close();
+}
+
+/** The body that adds a mail server at this loopback partner, with the suite's account and test CA. */
+function loopbackServer(
+  name: string,
+  partner: { readonly port: number },
+  ca: TestCa,
+  security: SmtpPartnerSecurity,
+  more: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    host: '127.0.0.1',
+    port: partner.port,
+    security,
+    authentication: { user: AUTH.user, password: AUTH.pass },
+    caPem: ca.caPem,
+    ...more,
+  };
 }
 
 /** A mail of one line to these addresses from the suite's verified sender. */
@@ -425,15 +436,8 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
       partners.push(p);
       return p;
     }
-    const server = (p: SmtpPartner, extra: Record<string, unknown> = {}) => ({
-      name: 'x',
-      host: '127.0.0.1',
-      port: p.port,
-      security: 'starttls',
-      authentication: { user: AUTH.user, password: AUTH.pass },
-      caPem: ca.caPem,
-      ...extra,
-    });
+    const server = (p: SmtpPartner, extra: Record<string, unknown> = {}) =>
+      loopbackServer('x', p, ca, 'starttls', extra);
 
     it('refuses a server configured without TLS with a clear 400', async () => {
       const p = await partner('none');
@@ -758,14 +762,7 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
 
     it('archives a server: its mail is skipped, its history and senders stay', async () => {
       const created = await api(instance, 'smtp.createServer', {
-        body: {
-          name: 'Oud',
-          host: '127.0.0.1',
-          port: p.port,
-          security: 'tls',
-          authentication: { user: AUTH.user, password: AUTH.pass },
-          caPem: ca.caPem,
-        },
+        body: loopbackServer('Oud', p, ca, 'tls'),
       });
       const id = body(created).id as string;
       const added = await api(instance, 'smtp.addSender', {
@@ -861,14 +858,7 @@ describe('smtp adapter through the whole gateway (HTTP API, ingest, dispatch, er
   it('creates a server (tested), adds a sender, receives and enters the code', async () => {
     const created = await gw.request('POST', '/v1/mail/servers?test=true', {
       token: admin,
-      body: {
-        name: 'Loopback',
-        host: '127.0.0.1',
-        port: partner.port,
-        security: 'starttls',
-        authentication: { user: AUTH.user, password: AUTH.pass },
-        caPem: ca.caPem,
-      },
+      body: loopbackServer('Loopback', partner, ca, 'starttls'),
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.doesNotMatch(JSON.stringify(created.body), new RegExp(AUTH.pass));
@@ -1013,14 +1003,7 @@ describeAdapterConformance('smtp', async () => {
       const admin = await gw.token(['admin']);
       const created = await gw.request('POST', '/v1/mail/servers?test=true', {
         token: admin,
-        body: {
-          name: 'Conformance',
-          host: '127.0.0.1',
-          port: partner.port,
-          security: 'starttls',
-          authentication: { user: AUTH.user, password: AUTH.pass },
-          caPem: ca.caPem,
-        },
+        body: loopbackServer('Conformance', partner, ca, 'starttls'),
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       serverId = created.body.id;
