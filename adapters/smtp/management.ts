@@ -143,7 +143,11 @@ export function managementHandlers(deps: ManagementDeps): OperationHandlers {
       [sender.address],
       AbortSignal.timeout(deps.settings.connectionTimeoutMs * 4),
     );
-    if (sent.ok && sent.result.refused.length === 0) return { sent: true };
+    if (sent.ok && sent.result.refused.length === 0) {
+      // The admin's trace of a code sent; the code itself stays out of the log.
+      deps.log.info({ serverId: server.id, senderId: sender.id }, 'mail_sender_code_sent');
+      return { sent: true };
+    }
     let reason = sent.ok ? `refused: ${sent.result.refused.map((r) => r.reply).join('; ')}` : '';
     if (!sent.ok) {
       await releaseSend(db, server.id, server.limits, at);

@@ -563,6 +563,8 @@ describe('smtp adapter against a real SMTP server on loopback', function () {
         .where('id', '=', id)
         .executeTakeFirstOrThrow();
       assert.ok(row.code_hash && row.code_hash.length === 64 && !row.code_hash.includes(code));
+      const sentRecord = s.harness.logs.find((r) => r.msg === 'mail_sender_code_sent' && r.senderId === id);
+      assert.ok(sentRecord, 'sending the code was logged, so the check below has a line to look at');
       assert.doesNotMatch(JSON.stringify(s.harness.logs), new RegExp(code));
       const wrong = code === '000000' ? '111111' : '000000';
       const first = await verify(id, wrong);
