@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -60,6 +60,17 @@ export const RESULTS_DIR = new URL('./results/', import.meta.url).pathname;
 
 /** gateway-server.ts compiled with the gateway (tsconfig.bench.json), so that no tsx loader is measured. */
 const GATEWAY_SCRIPT = './results/build/bench/gateway-server.js';
+
+/** The node flags of `npm start` (V8's heap sizing), so that the gateway under test runs as deployed. */
+export const START_NODE_FLAGS: readonly string[] = (() => {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const flags = /\bnode((?: --\S+)*) dist\/gateway\/cli\.js serve\b/.exec(manifest.scripts.start);
+  if (!flags)
+    throw new Error('package.json: start is expected to run `node [--flag …] dist/gateway/cli.js serve`');
+  return (flags[1] ?? '').split(' ').filter(Boolean);
+})();
 
 export function buildGateway(): void {
   execFileSync(
@@ -139,7 +150,10 @@ export async function startGatewayProcess(options: {
   // One folder per gateway: each thread (main, SQLite checkpoint) writes a profile.
   const profileDir = join(RESULTS_DIR, 'profiles', options.label);
   if (options.settings.profile) mkdirSync(profileDir, { recursive: true });
-  const execArgv = options.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const execArgv = [
+    ...START_NODE_FLAGS,
+    ...(options.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ];
   const adapters = options.adapters ?? [];
   const child = await startChild<GatewayReady>(GATEWAY_SCRIPT, {
     execArgv,
