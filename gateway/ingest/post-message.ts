@@ -377,15 +377,19 @@ class SequenceAllocator {
     const last = new Map<string, number>();
     for (const { adapter, target, keys } of wanted.values()) {
       for (const slice of powerOfTwoSlices([...keys])) {
-        // max() per key in a correlated subquery: each is one index seek, where a GROUP BY would read
-        // every earlier delivery of the key.
+        // The last number per key in a correlated subquery: each is one index seek, where a GROUP BY
+        // would read every earlier delivery of the key. ORDER BY … LIMIT 1 rather than max(): PostgreSQL
+        // turns max() into that seek only when its statistics say the key has many rows, and a table
+        // that grew faster than autovacuum analyses it got an aggregate over all of them instead
+        // (4.9 ms against 0.05 ms over 20,000 deliveries of one key, EXPLAIN ANALYZE before ANALYZE).
         const text = statementText(
           `ingest:sequences:${dialect}:${slice.length}`,
           () => `with k (sequence_key) as (values ${tuples(dialect, slice.length, 1)})
-            select k.sequence_key, (select max(d.sequence) from deliveries d
+            select k.sequence_key, (select d.sequence from deliveries d
               where d.adapter = ${parameterList(dialect, 1, slice.length)}
                 and d.target = ${parameterList(dialect, 1, slice.length + 1)}
-                and d.sequence_key = k.sequence_key) as max
+                and d.sequence_key = k.sequence_key
+              order by d.sequence desc limit 1) as max
             from k`,
         );
         const found = await runStatement<{ sequence_key: string; max: number | string | null }>(trx, text, [
