@@ -76,15 +76,18 @@ export async function claimByIds(
 ): Promise<ClaimedDelivery[]> {
   if (options.deliveryIds.length === 0) return [];
   const ids = sql.join(options.deliveryIds);
+  // The ids must drive this statement through the primary key. Planning from stale statistics (a table
+  // that grew faster than autovacuum analysed it), PostgreSQL read the whole waiting range of
+  // deliveries_due instead: 3.4 ms for 32 ids among 15,000 waiting deliveries (EXPLAIN ANALYZE), 7.8 ms
+  // a claim in the bench. `adapter || ''` is a test that no index serves, so the primary key is the only
+  // way in. The conditions are on the updated row itself, so PostgreSQL re-checks them should another
+  // worker have changed it meanwhile.
   const result = await sql<DeliveriesTable>`
-    update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
+    update deliveries as d set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
       leased_by = ${options.workerId}, updated_at = ${options.nowMs}
-    where id in (${ids})
-      and id in (
-        select d.id from deliveries d where d.id in (${ids}) and d.adapter = ${options.adapter}
-          and ${isClaimable(options.nowMs, 'd.')}
-          and ${notBlocked()}
-      )
+    where d.id in (${ids}) and d.adapter || '' = ${options.adapter}
+      and ${isClaimable(options.nowMs, 'd.')}
+      and ${notBlocked()}
     returning *`.execute(db);
   return withMessages(db, result.rows);
 }
