@@ -530,6 +530,7 @@ async function writeRecordsPostgres(db: Kysely<CoreDatabase>, records: readonly 
     JSON.stringify(records.map(recordRow)),
     JSON.stringify(records.map((r) => r.attempt)),
     workerId,
+    records.map((r) => r.claimed.row.id),
   ]);
 }
 
@@ -544,8 +545,11 @@ const RECORDS_POSTGRES = `
       last_reason = v.last_reason, last_status = v.last_status, updated_at = v.updated_at,
       finished_at = v.finished_at
     from v
-    -- A worker whose lease ran out must not overwrite the state written by its successor.
-    where deliveries.id = v.id and deliveries.leased_by = $3
+    -- A worker whose lease ran out must not overwrite the state written by its successor. The id list
+    -- repeats v's ids so that the primary key drives the join: planning from stale statistics (a
+    -- table that grew faster than autovacuum analysed it), PostgreSQL read the whole table instead,
+    -- 2.8 against 0.5 ms for 13 records among 20,000 deliveries (EXPLAIN ANALYZE).
+    where deliveries.id = v.id and deliveries.id = any($4::text[]) and deliveries.leased_by = $3
     returning deliveries.id
   ), recorded as (
     insert into attempts (${ATTEMPT_COLUMNS.join(', ')})
