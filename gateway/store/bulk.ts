@@ -61,6 +61,16 @@ export async function runStatement<R>(
   return result.rows;
 }
 
+/** A statement that returns no rows: the number of rows it changed. */
+export async function runWrite(
+  db: Kysely<any>,
+  text: string,
+  parameters: readonly unknown[],
+): Promise<number> {
+  const result = await db.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));
+  return Number(result.numAffectedRows ?? 0n);
+}
+
 /** A table's column list for a bulk statement; the compiler refuses a list that leaves a column out. */
 export const allColumns =
   <Row>() =>

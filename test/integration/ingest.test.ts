@@ -224,6 +224,33 @@ describe('integration: ingest', function () {
       );
     });
 
+    it('stores the new events of a batch that also repeats one stored before, and plans only theirs', async () => {
+      const stored = accountChangedEvent();
+      const first = await gw.post(stored);
+      assert.equal(first.status, 202);
+      const messages = await messageCount(gw);
+      const deliveries = await deliveryCount(gw);
+      // Stored ones among new ones: the insert changes fewer rows than it was given, and the gateway must
+      // find out which of them it stored.
+      const batch = [accountChangedEvent(), stored, accountChangedEvent(), accountChangedEvent()];
+      const answer = await postAs(batch, 'application/cloudevents-batch+json', '/v1/messages/batch');
+      assert.equal(answer.status, 207, JSON.stringify(answer.body));
+      const r = answer.body.results as Array<{ id: string; duplicate: boolean; deliveries: unknown[] }>;
+      assert.deepEqual(
+        r.map((x) => [x.duplicate, x.deliveries.length]),
+        [
+          [false, 2],
+          [true, 0],
+          [false, 2],
+          [false, 2],
+        ],
+      );
+      assert.equal(r[1]?.id, first.body.id);
+      assert.equal(new Set(r.map((x) => x.id)).size, 4);
+      assert.equal(await messageCount(gw), messages + 3);
+      assert.equal(await deliveryCount(gw), deliveries + 6);
+    });
+
     it('treats the same id from another source as another message', async () => {
       const event = accountChangedEvent();
       const first = await gw.post(event);

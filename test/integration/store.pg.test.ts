@@ -4,11 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { claimDue } from '../../gateway/dispatch/claims.ts';
+import { createCanonicalValidator } from '../../gateway/ingest/canonical-validator.ts';
+import { createIngest } from '../../gateway/ingest/post-message.ts';
 import { adapterDeliveries } from '../../gateway/management/adapter-deliveries.ts';
 import { openStore, type Store, type StoreOptions } from '../../gateway/store/db.ts';
 import type { DeliveriesTable, MessagesTable } from '../../gateway/store/schema.ts';
 import { describeEachBackend, type Backend } from '../helpers/backends.ts';
+import { accountChangedEvent } from '../helpers/gateway.ts';
 
 const NO_ADAPTER_MIGRATIONS = new Map();
 const DB_MODULE = new URL('../../gateway/store/db.ts', import.meta.url).pathname;
@@ -203,6 +207,38 @@ describeEachBackend('store', (backend: () => Backend) => {
       .returning('id')
       .execute();
     assert.deepEqual(inserted, []);
+  });
+
+  it('ingests a group that repeats a stored event: the new events are stored, the repeat is the first message', async function () {
+    const store = open(namespace());
+    await store.migrate(NO_ADAPTER_MIGRATIONS);
+    const ingest = createIngest({
+      db: store.db,
+      dialect: store.dialect,
+      validator: createCanonicalValidator(),
+      adapters: () => [],
+      log: pino({ level: 'silent' }),
+      now: () => new Date(),
+      onCommitted: () => undefined,
+    });
+    const stored = accountChangedEvent();
+    const [first] = await ingest.postMany([stored]);
+    assert.ok(first?.ok);
+    // One group, one insert of four rows of which one is a repeat: fewer rows changed than given.
+    const results = await ingest.postMany([
+      accountChangedEvent(),
+      stored,
+      accountChangedEvent(),
+      accountChangedEvent(),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.ok && r.duplicate),
+      [false, true, false, false],
+    );
+    const ids = results.map((r) => (r.ok ? r.id : ''));
+    assert.equal(ids[1], first.id);
+    const rows = await store.db.selectFrom('messages').select('id').execute();
+    assert.deepEqual(rows.map((r) => r.id).sort(), [first.id, ids[0], ids[2], ids[3]].sort());
   });
 
   it('claims due deliveries, re-takes expired leases and holds later ones of an ordering key', async function () {
