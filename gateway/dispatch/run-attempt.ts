@@ -21,6 +21,7 @@ import type {
 } from '../store/schema.ts';
 import {
   allColumns,
+  insertRows,
   parameterList,
   powerOfTwoSlices,
   rowValues,
@@ -488,20 +489,13 @@ async function writeRecordsSqlite(db: Kysely<CoreDatabase>, records: readonly Re
       workerId,
     ]);
   }
-  for (const slice of powerOfTwoSlices(records)) {
-    const text = statementText(`records:attempts:sqlite:${slice.length}`, () => {
-      const values = tuples('sqlite', slice.length, ATTEMPT_COLUMNS.length);
-      return `insert into attempts (${ATTEMPT_COLUMNS.join(', ')}) values ${values}`;
-    });
-    await runStatement(
-      db,
-      text,
-      rowValues(
-        slice.map((r) => r.attempt),
-        ATTEMPT_COLUMNS,
-      ),
-    );
-  }
+  await insertRows(
+    db,
+    'sqlite',
+    'attempts',
+    ATTEMPT_COLUMNS,
+    records.map((r) => r.attempt),
+  );
   const ended = new Map<string, { at: number; ids: string[] }>();
   for (const record of records) {
     if (record.finishedAt === null) continue;

@@ -7,6 +7,8 @@ import type { CanonicalMessage, DeliveryTarget } from '../adapter-kit/index.ts';
 import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
 import {
   allColumns,
+  insertRows,
+  insertStatement,
   parameterList,
   powerOfTwoSlices,
   rowValues,
@@ -251,13 +253,7 @@ async function commitGroup(
         deliveries: byMessage.get(f.row.id) ?? [],
       };
     }
-    for (const slice of powerOfTwoSlices(rows)) {
-      const text = statementText(`ingest:deliveries:${deps.dialect}:${slice.length}`, () => {
-        const values = tuples(deps.dialect, slice.length, DELIVERY_COLUMNS.length);
-        return `insert into deliveries (${DELIVERY_COLUMNS.join(', ')}) values ${values}`;
-      });
-      await runStatement(trx, text, rowValues(slice, DELIVERY_COLUMNS));
-    }
+    await insertRows(trx, deps.dialect, 'deliveries', DELIVERY_COLUMNS, rows);
     // Only now is known which id the first of them got: its own, or that of a message stored earlier.
     for (const { index, earlier } of repeats) {
       const first = results[(fresh[earlier] as (typeof fresh)[number]).index] as Extract<
@@ -280,11 +276,13 @@ async function insertMessages(
   dialect: Dialect,
   rows: readonly MessagesTable[],
 ): Promise<readonly string[]> {
-  const text = statementText(`ingest:messages:${dialect}:${rows.length}`, () => {
-    const values = tuples(dialect, rows.length, MESSAGE_COLUMNS.length);
-    return `insert into messages (${MESSAGE_COLUMNS.join(', ')}) values ${values}
-      on conflict (source, event_id) do nothing`;
-  });
+  const text = insertStatement(
+    dialect,
+    'messages',
+    MESSAGE_COLUMNS,
+    rows.length,
+    'on conflict (source, event_id) do nothing',
+  );
   const ids = rows.map((row) => row.id);
   if ((await runWrite(trx, text, rowValues(rows, MESSAGE_COLUMNS))) === rows.length) return ids;
   // The ids are new, so those that exist now are the rows this statement inserted.

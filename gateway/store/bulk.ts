@@ -52,6 +52,37 @@ export function parameterList(dialect: Dialect, count: number, offset = 0): stri
   return Array.from({ length: count }, (_, i) => placeholder(dialect, offset + i)).join(', ');
 }
 
+/**
+ * `insert into <table> (<columns>) values (…), …` for `rows` rows, then `tail` (an ON CONFLICT clause),
+ * built once per shape.
+ */
+export function insertStatement(
+  dialect: Dialect,
+  table: string,
+  columns: readonly string[],
+  rows: number,
+  tail = '',
+): string {
+  return statementText(
+    `insert:${table}:${dialect}:${rows}:${tail}`,
+    () =>
+      `insert into ${table} (${columns.join(', ')}) values ${tuples(dialect, rows, columns.length)}${tail === '' ? '' : ` ${tail}`}`,
+  );
+}
+
+/** Inserts the rows in power-of-two slices, each one multi-row statement. */
+export async function insertRows<Row>(
+  db: Kysely<any>,
+  dialect: Dialect,
+  table: string,
+  columns: readonly (keyof Row & string)[],
+  rows: readonly Row[],
+): Promise<void> {
+  for (const slice of powerOfTwoSlices(rows)) {
+    await runStatement(db, insertStatement(dialect, table, columns, slice.length), rowValues(slice, columns));
+  }
+}
+
 export async function runStatement<R>(
   db: Kysely<any>,
   text: string,
