@@ -4,7 +4,10 @@
  * Adapters keep their own tables, prefixed with the adapter's name.
  */
 
-export type DeliveryStatus = 'pending' | 'retrying' | 'active' | 'delivered' | 'failed' | 'skipped';
+import type { DeliveryState } from '../adapter-kit/deliveries.ts';
+
+/** The states adapters see in `ctx.deliveries`: one list, the kit's. */
+export type DeliveryStatus = DeliveryState;
 export type AttemptOutcome = 'delivered' | 'transient' | 'rejected' | 'skipped' | 'internal';
 export type ErrorKind = 'rejected' | 'skipped' | 'exhausted' | 'internal' | 'alert';
 
