@@ -39,17 +39,14 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /**
- * Fastify carries HTTP; openapi-backend routes and validates against the OpenAPI documents, which
- * are the source of truth for paths, parameters and bodies (docs/decisions/0002-fastify-and-openapi-backend.md).
+ * openapi-backend as the gateway routes and validates with it. Not quick, it also checks the document
+ * against the OpenAPI schema and compiles every validator when initialised.
  */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const api = new OpenAPIBackend({
-    definition: deps.document as never,
+export function openApiBackend(document: unknown, options: { readonly quick: boolean }): OpenAPIBackend {
+  return new OpenAPIBackend({
+    definition: document as never,
     strict: true,
-    // Quick: validators are compiled on an operation's first request and the document is not checked
-    // against the OpenAPI schema here (test/unit/gateway/openapi-document.test.ts does both). Compiling
-    // all of them at start left ~90 MB of garbage that V8 kept as resident heap under load.
-    quick: true,
+    quick: options.quick,
     validate: (c: Context) => !VALIDATED_BY_HANDLER.has(c.operation?.operationId ?? ''),
     ajvOpts: { allErrors: true, strict: false },
     customizeAjv: (ajv) => {
@@ -58,6 +55,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     coerceTypes: true,
   });
+}
+
+/**
+ * Fastify carries HTTP; openapi-backend routes and validates against the OpenAPI documents, which
+ * are the source of truth for paths, parameters and bodies (docs/decisions/0002-fastify-and-openapi-backend.md).
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Quick: validators are compiled on an operation's first request and the document is not checked
+  // against the OpenAPI schema here (test/unit/gateway/openapi-document.test.ts does both). Compiling
+  // all of them at start left ~90 MB of garbage that V8 kept as resident heap under load.
+  const api = openApiBackend(deps.document, { quick: true });
   api.register({
     notFound: () => problemResponse('not-found', 'No route matches this path.'),
     methodNotAllowed: () => problemResponse('method-not-allowed', 'The route does not take this method.'),
