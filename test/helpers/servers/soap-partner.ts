@@ -54,7 +54,6 @@ export function findPartnerContracts(): PartnerContracts | { readonly missing: s
   return { berichtenboxWsdl, berichtenboxFolder, stufFolder };
 }
 
-/** Call in `before`: skips the suite without the partner contracts (fails with KOPPEL_REQUIRE_SERVERS=1). */
 /** Koppel's OIN in the tests and the bench. */
 export const KOPPEL_TEST_OIN = '00000001234567890000';
 
@@ -79,6 +78,7 @@ export function lopendeZakenSettingsFor(
   };
 }
 
+/** Call in `before`: skips the suite without the partner contracts (fails with KOPPEL_REQUIRE_SERVERS=1). */
 export function requirePartnerContracts(context: Mocha.Context): PartnerContracts {
   const found = findPartnerContracts();
   if ('missing' in found) {
