@@ -393,11 +393,15 @@ function recordRow(record: Record_): Pick<DeliveriesTable, (typeof RECORD_COLUMN
   };
 }
 
+/** The records' rows as the CTE `v` that the record statements read (SQLite: one tuple each). */
+const recordValuesSqlite = (rows: number): string =>
+  `with v (${RECORD_COLUMNS.join(', ')}) as (values ${tuples('sqlite', rows, RECORD_COLUMNS.length)})`;
+
 function recordStatementSqlite(rows: number): string {
   return statementText(
     `records:deliveries:sqlite:${rows}`,
     () => `
-      with v (${RECORD_COLUMNS.join(', ')}) as (values ${tuples('sqlite', rows, RECORD_COLUMNS.length)})
+      ${recordValuesSqlite(rows)}
       update deliveries set status = v.status, attempts = v.attempts, failures = v.failures,
         next_attempt_at = v.next_attempt_at, lease_until = null, leased_by = null,
         last_outcome = v.last_outcome, last_reason = v.last_reason, last_status = v.last_status,
@@ -407,6 +411,13 @@ function recordStatementSqlite(rows: number): string {
       where deliveries.id = v.id and deliveries.leased_by = ${parameterList('sqlite', 1, rows * RECORD_COLUMNS.length)}`,
   );
 }
+
+/** A delivery that ended resolves its open alerts, at its own end time: the same rule on both dialects. */
+const RESOLVE_ALERTS = `
+  update error_log set resolved_at = v.finished_at, resolved_note = 'delivery ' || v.status, resolved_by = 'koppel'
+  from v
+  where error_log.delivery_id = v.id and v.finished_at is not null and error_log.kind = 'alert'
+    and error_log.resolved_at is null`;
 
 /** Group commit for attempt records: concurrent attempts share one transaction. */
 function createRecordWriter(deps: AttemptRunnerDeps) {
@@ -496,22 +507,12 @@ async function writeRecordsSqlite(db: Kysely<CoreDatabase>, records: readonly Re
     ATTEMPT_COLUMNS,
     records.map((r) => r.attempt),
   );
-  const ended = new Map<string, { at: number; ids: string[] }>();
-  for (const record of records) {
-    if (record.finishedAt === null) continue;
-    const group = ended.get(record.status) ?? { at: 0, ids: [] };
-    group.at = Math.max(group.at, record.finishedAt);
-    group.ids.push(record.claimed.row.id);
-    ended.set(record.status, group);
-  }
-  for (const [status, group] of ended) {
-    await db
-      .updateTable('error_log')
-      .set({ resolved_at: group.at, resolved_note: `delivery ${status}`, resolved_by: 'koppel' })
-      .where('delivery_id', 'in', group.ids)
-      .where('kind', '=', 'alert')
-      .where('resolved_at', 'is', null)
-      .execute();
+  for (const slice of powerOfTwoSlices(records.filter((r) => r.finishedAt !== null))) {
+    const text = statementText(
+      `records:alerts:sqlite:${slice.length}`,
+      () => `${recordValuesSqlite(slice.length)} ${RESOLVE_ALERTS}`,
+    );
+    await runStatement(db, text, rowValues(slice.map(recordRow), RECORD_COLUMNS));
   }
 }
 
@@ -549,11 +550,7 @@ const RECORDS_POSTGRES = `
     insert into attempts (${ATTEMPT_COLUMNS.join(', ')})
     select ${ATTEMPT_COLUMNS.join(', ')} from jsonb_populate_recordset(null::attempts, $2::jsonb)
     returning id
-  ), resolved as (
-    update error_log set resolved_at = v.finished_at, resolved_note = 'delivery ' || v.status, resolved_by = 'koppel'
-    from v
-    where error_log.delivery_id = v.id and v.finished_at is not null and error_log.kind = 'alert'
-      and error_log.resolved_at is null
+  ), resolved as (${RESOLVE_ALERTS}
     returning error_log.id
   )
   select (select count(*) from changed) as changed, (select count(*) from recorded) as recorded`;
