@@ -2,7 +2,14 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
-import { finishWithinGrace, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
+import type { AttemptGroup } from './run-attempt.ts';
+import {
+  createShutdown,
+  finishWithinGrace,
+  type Dispatcher,
+  type DispatcherParts,
+  type DueDelivery,
+} from './dispatcher.ts';
 
 export interface BullmqDispatcherOptions extends DispatcherParts {
   readonly redisUrl: string;
@@ -37,13 +44,13 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   );
   const periodicQueue = new Queue(PERIODIC_QUEUE, { connection, prefix: options.prefix });
   const workers: Worker[] = [];
-  const shutdown = new AbortController();
+  const shutdown = createShutdown(options.adapters.length * options.concurrency);
   let sweeper: NodeJS.Timeout | undefined;
   const intervals = new Map<string, number>();
 
   const queueOf = (adapter: string): Queue<DeliveryJob> | undefined => queues.get(adapter);
 
-  const claimers = new Map(continuous.map((a) => [a.name, createClaimBatcher(options, a.name)]));
+  const claimers = new Map(continuous.map((a) => [a.name, createClaimBatcher(options, a, shutdown.signal)]));
 
   async function process(
     adapter: LoadedAdapter,
@@ -51,8 +58,8 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     token: string | undefined,
   ): Promise<void> {
     const nowMs = options.now().getTime();
-    const { claimed, memo } = await (claimers.get(adapter.name) as ClaimBatcher)(job.data.deliveryId);
-    if (!claimed) {
+    const { claimed, group } = await (claimers.get(adapter.name) as ClaimBatcher)(job.data.deliveryId);
+    if (!claimed || !group) {
       const row = await options.db
         .selectFrom('deliveries')
         .select(['status', 'next_attempt_at'])
@@ -66,7 +73,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       }
       return;
     }
-    const result = await options.runner.runOne(adapter, claimed, shutdown.signal, memo);
+    const result = await options.runner.runOne(adapter, claimed, group);
     if (result.nextAttemptAt !== null) {
       await job.moveToDelayed(result.nextAttemptAt, token);
       throw new DelayedError();
@@ -225,7 +232,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
 type ClaimBatcher = (
   deliveryId: string,
-) => Promise<{ claimed: ClaimedDelivery | undefined; memo: Map<string, unknown> }>;
+) => Promise<{ claimed: ClaimedDelivery | undefined; group: AttemptGroup | undefined }>;
 
 /** Jobs that start within this window are claimed with one statement. */
 const CLAIM_LINGER_MS = 1;
@@ -233,12 +240,16 @@ const CLAIM_LINGER_MS = 1;
 /**
  * BullMQ starts jobs one by one; their claims go to the store together: one UPDATE and one read of
  * the messages for all jobs that started within a millisecond, instead of two round trips each.
- * The attempts claimed together share a memo (Attempt.memo), as in the embedded poller.
+ * The attempts claimed together are one AttemptGroup, as in the embedded poller.
  */
-function createClaimBatcher(options: BullmqDispatcherOptions, adapter: string): ClaimBatcher {
+function createClaimBatcher(
+  options: BullmqDispatcherOptions,
+  adapter: LoadedAdapter,
+  shutdown: AbortSignal,
+): ClaimBatcher {
   let waiting: Array<{
     id: string;
-    settle(value: { claimed: ClaimedDelivery | undefined; memo: Map<string, unknown> }): void;
+    settle(value: { claimed: ClaimedDelivery | undefined; group: AttemptGroup | undefined }): void;
     fail(error: unknown): void;
   }> = [];
   let timer: NodeJS.Timeout | undefined;
@@ -249,14 +260,15 @@ function createClaimBatcher(options: BullmqDispatcherOptions, adapter: string): 
     try {
       const claimed = await claimByIds(options.db, {
         deliveryIds: batch.map((b) => b.id),
-        adapter,
+        adapter: adapter.name,
         workerId: options.workerId,
         nowMs: options.now().getTime(),
         leaseMs: options.leaseMs,
       });
       const byId = new Map(claimed.map((c) => [c.row.id, c]));
-      const memo = new Map<string, unknown>();
-      for (const b of batch) b.settle({ claimed: byId.get(b.id), memo });
+      const group =
+        claimed.length > 0 ? options.runner.startGroup(adapter, shutdown, claimed.length) : undefined;
+      for (const b of batch) b.settle({ claimed: byId.get(b.id), group });
     } catch (error) {
       for (const b of batch) b.fail(error);
     }

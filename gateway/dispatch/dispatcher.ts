@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { LoadedAdapter } from '../registry.ts';
@@ -47,6 +48,17 @@ export interface PeriodicWork {
   readonly name: string;
   intervalMs(): Promise<number>;
   run(now: Date, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The signal that aborts the attempts in flight when the grace runs out. Each claim group in flight
+ * listens to it, at most one per attempt slot, so Node's leak warning at 11 listeners would be a
+ * false alarm; the bound keeps it for a real leak.
+ */
+export function createShutdown(attemptSlots: number): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(attemptSlots + 10, controller.signal);
+  return controller;
 }
 
 /**

@@ -1,7 +1,13 @@
 import type { Dialect } from '../store/db.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimDue } from './claims.ts';
-import { finishWithinGrace, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
+import {
+  createShutdown,
+  finishWithinGrace,
+  type Dispatcher,
+  type DispatcherParts,
+  type DueDelivery,
+} from './dispatcher.ts';
 import { createEmbeddedScheduler } from './embedded-scheduler.ts';
 
 export interface EmbeddedPollerOptions extends DispatcherParts {
@@ -16,7 +22,7 @@ export interface EmbeddedPollerOptions extends DispatcherParts {
  * deliveries whose worker died).
  */
 export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher {
-  const shutdown = new AbortController();
+  const shutdown = createShutdown(options.adapters.length * options.concurrency);
   const lanes = new Map(
     options.adapters
       .filter((a) => !a.periodic)
@@ -134,11 +140,11 @@ class Lane {
       limit: free,
     })
       .then((claimed) => {
-        const memo = new Map<string, unknown>();
+        const group = this.options.runner.startGroup(this.adapter, this.shutdown, claimed.length);
         for (const c of claimed) {
           this.inFlight++;
           this.options.runner
-            .runOne(this.adapter, c, this.shutdown, memo)
+            .runOne(this.adapter, c, group)
             .then((result) => {
               if (result.nextAttemptAt !== null) this.wakeAt(result.nextAttemptAt);
             })

@@ -4,7 +4,7 @@ import { v7 as timeOrderedId } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Attempt, Delivery, Evidence, Outcome } from '../adapter-kit/index.ts';
-import { signalWithTimeout } from '../adapter-kit/abort.ts';
+import { signalWithTimeout, type TimedSignal } from '../adapter-kit/abort.ts';
 import { EVIDENCE_EXCERPT } from '../adapter-kit/http.ts';
 import { nextAttemptAt } from '../adapter-kit/retry-policy.ts';
 import { toCanonical } from '../ingest/post-message.ts';
@@ -42,14 +42,10 @@ export interface AttemptResult {
 }
 
 export interface AttemptRunner {
+  /** The group of `size` attempts claimed together, to pass to `runOne` for each of them. */
+  startGroup(adapter: LoadedAdapter, shutdown: AbortSignal, size: number): AttemptGroup;
   /** One attempt of one claimed delivery, recorded before it resolves. Never throws for adapter errors. */
-  /** `memo` is shared by the attempts claimed together (see Attempt.memo). */
-  runOne(
-    adapter: LoadedAdapter,
-    claimed: ClaimedDelivery,
-    shutdown: AbortSignal,
-    memo?: Map<string, unknown>,
-  ): Promise<AttemptResult>;
+  runOne(adapter: LoadedAdapter, claimed: ClaimedDelivery, group: AttemptGroup): Promise<AttemptResult>;
   /** One attempt of several deliveries through `deliverBatch` (periodic adapters). */
   runBatch(
     adapter: LoadedAdapter,
@@ -58,6 +54,31 @@ export interface AttemptRunner {
   ): Promise<AttemptResult[]>;
   /** Waits for every pending record to be committed, and stops renewing leases. */
   flush(): Promise<void>;
+}
+
+/**
+ * Attempts claimed together: they share a memo (Attempt.memo) and one timeout signal, which starts
+ * at the claim. One timer and one listener on the shutdown signal per claim instead of per attempt:
+ * they were 4 % of the dispatcher's time at 5,000 deliveries/s (profile of the end-to-end bench).
+ */
+export class AttemptGroup {
+  readonly memo = new Map<string, unknown>();
+  readonly #timed: TimedSignal;
+  #open: number;
+
+  constructor(shutdown: AbortSignal, timeoutMs: number, size: number) {
+    this.#timed = signalWithTimeout(shutdown, timeoutMs);
+    this.#open = size;
+  }
+
+  get signal(): AbortSignal {
+    return this.#timed.signal;
+  }
+
+  /** Each attempt of the group calls this once when it is over; the last one stops the timer. */
+  attemptOver(): void {
+    if (--this.#open === 0) this.#timed.release();
+  }
 }
 
 export interface AttemptRunnerDeps {
@@ -111,22 +132,17 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   }
 
   function attemptFor(
-    adapter: LoadedAdapter,
     claimed: ClaimedDelivery,
     now: Date,
-    shutdown: AbortSignal,
-    memo: Map<string, unknown>,
-  ): { attempt: Attempt; release(): void } {
-    const timed = signalWithTimeout(
-      shutdown,
-      adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
-    );
+    adapter: LoadedAdapter,
+    group: AttemptGroup,
+  ): Attempt {
     let log: Logger | undefined;
-    const attempt: Attempt = {
+    return {
       number: claimed.row.attempts + 1,
       now,
-      signal: timed.signal,
-      memo,
+      signal: group.signal,
+      memo: group.memo,
       // Made on first use: a pino child costs a pass over the redaction paths, and most attempts log nothing.
       get log() {
         log ??= deps.log.child({
@@ -137,8 +153,10 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         return log;
       },
     };
-    return { attempt, release: () => timed.release() };
   }
+
+  const startGroup = (adapter: LoadedAdapter, shutdown: AbortSignal, size: number): AttemptGroup =>
+    new AttemptGroup(shutdown, adapter.definition.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, size);
 
   async function settle(
     adapter: LoadedAdapter,
@@ -224,9 +242,11 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   }
 
   return {
-    async runOne(adapter, claimed, shutdown, memo = new Map()) {
+    startGroup,
+
+    async runOne(adapter, claimed, group) {
       const delivery = toDelivery(claimed);
-      const { attempt, release } = attemptFor(adapter, claimed, deps.now(), shutdown, memo);
+      const attempt = attemptFor(claimed, deps.now(), adapter, group);
       const started = performance.now();
       let result: { outcome: Outcome } | { thrown: unknown };
       leases.hold([claimed.row.id]);
@@ -235,7 +255,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       } catch (thrown) {
         result = { thrown };
       } finally {
-        release();
+        group.attemptOver();
       }
       try {
         return await settle(adapter, claimed, delivery, attempt, result, performance.now() - started);
@@ -248,7 +268,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       if (claimed.length === 0) return [];
       const first = claimed[0] as ClaimedDelivery;
       const deliveries = claimed.map(toDelivery);
-      const { attempt, release } = attemptFor(adapter, first, deps.now(), shutdown, new Map());
+      const group = startGroup(adapter, shutdown, 1);
+      const attempt = attemptFor(first, deps.now(), adapter, group);
       const started = performance.now();
       let results: Array<{ outcome: Outcome } | { thrown: unknown }>;
       const ids = claimed.map((c) => c.row.id);
@@ -265,7 +286,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       } catch (thrown) {
         results = deliveries.map(() => ({ thrown }));
       } finally {
-        release();
+        group.attemptOver();
       }
       const duration = performance.now() - started;
       try {
