@@ -30,12 +30,22 @@ export function canonicalToWebhookEvent(data: unknown, context: WebhookEventCont
   return { ok: true, value: { topic, body } };
 }
 
+/** JSON with sorted keys, built as one string: the entry arrays of a map-and-join were the adapter's main garbage. */
 function stableJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value))
-    return `[${value.map((item) => (item === undefined ? 'null' : stableJson(item))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out += `${i > 0 ? ',' : ''}${item === undefined ? 'null' : stableJson(item)}`;
+    }
+    return `${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  let out = '';
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item !== undefined) out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${stableJson(item)}`;
+  }
+  return `{${out}}`;
 }
