@@ -437,16 +437,18 @@ async function throughputThenLatency(
   options: { readonly receiver: Receiver; readonly settings: BenchSettings; readonly latency: boolean },
 ): Promise<{ throughput: EndToEndFigures; latency?: LatencyFigures | Error }> {
   const { settings, receiver } = options;
-  // Warm-up: one batch through, so that connections to the receiver exist before timing starts.
+  // Warm-up as before every load: batches posted for warmupSeconds and delivered, so that the JIT, the
+  // heap and the connections to the receiver are warm before timing starts.
   await receiver.call('reset');
-  await postBatches(
+  const warmed = await postBatches(
     gateway,
-    settings.batchSize,
+    Number.POSITIVE_INFINITY,
     settings.batchSize,
     `w${randomUUID().slice(0, 8)}`,
     settings,
+    Date.now() + settings.warmupSeconds * 1000,
   );
-  await waitForDeliveries(receiver, settings.batchSize, 10_000);
+  await waitForDeliveries(receiver, warmed, PHASE_LIMIT_MS);
 
   await receiver.call('reset');
   const n = settings.endToEndMessages;
