@@ -2,8 +2,26 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Dialect } from '../store/db.ts';
 import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
 
+/**
+ * What an attempt needs of its delivery, the columns a claim returns. All 21 (`returning *`) made
+ * SQLite's claim of 32 deliveries take 220 instead of 91 µs, most of it building row objects.
+ */
+const CLAIMED_COLUMNS = [
+  'id',
+  'message_id',
+  'adapter',
+  'target',
+  'ordering_key',
+  'sequence',
+  'attempts',
+  'failures',
+] as const satisfies readonly (keyof DeliveriesTable)[];
+const RETURNING = sql.raw(CLAIMED_COLUMNS.join(', '));
+
+export type ClaimedRow = Pick<DeliveriesTable, (typeof CLAIMED_COLUMNS)[number]>;
+
 export interface ClaimedDelivery {
-  readonly row: DeliveriesTable;
+  readonly row: ClaimedRow;
   readonly message: MessagesTable;
 }
 
@@ -61,11 +79,11 @@ export async function claimDue(
     chosen = sql`select id from deliveries where id in (${claimable}) for update skip locked`;
   }
   // The UPDATE re-checks each row, so one that another worker claimed in the meantime is not taken twice.
-  const result = await sql<DeliveriesTable>`
+  const result = await sql<ClaimedRow>`
     update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
       leased_by = ${options.workerId}, updated_at = ${options.nowMs}
     where id in (${chosen}) and ${isClaimable(options.nowMs)}
-    returning *`.execute(db);
+    returning ${RETURNING}`.execute(db);
   return withMessages(db, result.rows);
 }
 
@@ -82,13 +100,13 @@ export async function claimByIds(
   // a claim in the bench. `adapter || ''` is a test that no index serves, so the primary key is the only
   // way in. The conditions are on the updated row itself, so PostgreSQL re-checks them should another
   // worker have changed it meanwhile.
-  const result = await sql<DeliveriesTable>`
+  const result = await sql<ClaimedRow>`
     update deliveries as d set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
       leased_by = ${options.workerId}, updated_at = ${options.nowMs}
     where d.id in (${ids}) and d.adapter || '' = ${options.adapter}
       and ${isClaimable(options.nowMs, 'd.')}
       and ${notBlocked()}
-    returning *`.execute(db);
+    returning ${RETURNING}`.execute(db);
   return withMessages(db, result.rows);
 }
 
@@ -112,7 +130,7 @@ function notBlocked() {
       and e.status in ('pending', 'retrying', 'active')))`;
 }
 
-async function withMessages(db: Kysely<CoreDatabase>, rows: DeliveriesTable[]): Promise<ClaimedDelivery[]> {
+async function withMessages(db: Kysely<CoreDatabase>, rows: ClaimedRow[]): Promise<ClaimedDelivery[]> {
   if (rows.length === 0) return [];
   const ids = [...new Set(rows.map((r) => r.message_id))];
   const messages = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();

@@ -279,14 +279,19 @@ describeEachBackend('store', (backend: () => Backend) => {
       limit: 10,
     });
     assert.deepEqual(claimed.map((c) => c.row.target).sort(), ['due', 'orphaned']);
-    assert.ok(
-      claimed.every(
-        (c) =>
-          c.row.status === 'active' &&
-          c.row.leased_by === 'me' &&
-          c.row.lease_until === now + 2000 &&
-          c.message.id === c.row.message_id,
-      ),
+    assert.ok(claimed.every((c) => c.message.id === c.row.message_id));
+    const stored = await store.db
+      .selectFrom('deliveries')
+      .select(['status', 'leased_by', 'lease_until'])
+      .where(
+        'id',
+        'in',
+        claimed.map((c) => c.row.id),
+      )
+      .execute();
+    assert.deepEqual(
+      stored,
+      claimed.map(() => ({ status: 'active', leased_by: 'me', lease_until: now + 2000 })),
     );
     assert.deepEqual(
       await claimDue(store.db, store.dialect, {
