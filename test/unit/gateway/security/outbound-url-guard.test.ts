@@ -77,6 +77,19 @@ describe('outbound URL guard: checkUrl', () => {
   for (const [name, url] of allowed) {
     it(`lets ${name} through: ${url}`, () => assert.equal(guard.checkUrl(url), null));
   }
+
+  it('judges a URL the same the second time, and after more URLs than it keeps verdicts for', () => {
+    const fresh = createOutboundGuard([]);
+    const urls = Array.from({ length: 2500 }, (_, i) =>
+      i % 2 === 0 ? `http://10.0.${(i >> 8) & 255}.${i & 255}/` : `https://receiver-${i}.example.com/`,
+    );
+    for (const round of [1, 2]) {
+      for (const [i, url] of urls.entries()) {
+        const verdict = fresh.checkUrl(url);
+        assert.equal(verdict === null, i % 2 === 1, `round ${round}: ${url} -> ${String(verdict)}`);
+      }
+    }
+  });
 });
 
 describe('outbound URL guard: allow-list (KOPPEL_OUTBOUND_ALLOW)', () => {
