@@ -273,6 +273,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const works = config.role !== 'api';
   const dispatchParts = {
     db: store.db,
+    dialect: store.dialect,
     adapters: loaded,
     periodic,
     runner,
@@ -295,7 +296,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   } else if (works) {
     dispatcher = createEmbeddedPoller({
       ...dispatchParts,
-      dialect: store.dialect,
       pollIntervalMs: config.pollIntervalMs,
     });
   }

@@ -258,7 +258,7 @@ function createClaimBatcher(
     const batch = waiting;
     waiting = [];
     try {
-      const claimed = await claimByIds(options.db, {
+      const claimed = await claimByIds(options.db, options.dialect, {
         deliveryIds: batch.map((b) => b.id),
         adapter: adapter.name,
         workerId: options.workerId,

@@ -79,17 +79,21 @@ export async function claimDue(
     chosen = sql`select id from deliveries where id in (${claimable}) for update skip locked`;
   }
   // The UPDATE re-checks each row, so one that another worker claimed in the meantime is not taken twice.
-  const result = await sql<ClaimedRow>`
-    update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
-      leased_by = ${options.workerId}, updated_at = ${options.nowMs}
-    where id in (${chosen}) and ${isClaimable(options.nowMs)}
-    returning ${RETURNING}`.execute(db);
-  return withMessages(db, result.rows);
+  return withMessages(
+    db,
+    dialect,
+    sql`
+      update deliveries set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
+        leased_by = ${options.workerId}, updated_at = ${options.nowMs}
+      where id in (${chosen}) and ${isClaimable(options.nowMs)}
+      returning ${RETURNING}`,
+  );
 }
 
 /** Takes those of the named deliveries that are due (BullMQ hands out ids; the store stays the judge). */
 export async function claimByIds(
   db: Kysely<CoreDatabase>,
+  dialect: Dialect,
   options: ClaimOptions & { readonly deliveryIds: readonly string[] },
 ): Promise<ClaimedDelivery[]> {
   if (options.deliveryIds.length === 0) return [];
@@ -100,14 +104,17 @@ export async function claimByIds(
   // a claim in the bench. `adapter || ''` is a test that no index serves, so the primary key is the only
   // way in. The conditions are on the updated row itself, so PostgreSQL re-checks them should another
   // worker have changed it meanwhile.
-  const result = await sql<ClaimedRow>`
-    update deliveries as d set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
-      leased_by = ${options.workerId}, updated_at = ${options.nowMs}
-    where d.id in (${ids}) and d.adapter || '' = ${options.adapter}
-      and ${isClaimable(options.nowMs, 'd.')}
-      and ${notBlocked()}
-    returning ${RETURNING}`.execute(db);
-  return withMessages(db, result.rows);
+  return withMessages(
+    db,
+    dialect,
+    sql`
+      update deliveries as d set status = 'active', lease_until = ${options.nowMs + options.leaseMs},
+        leased_by = ${options.workerId}, updated_at = ${options.nowMs}
+      where d.id in (${ids}) and d.adapter || '' = ${options.adapter}
+        and ${isClaimable(options.nowMs, 'd.')}
+        and ${notBlocked()}
+      returning ${RETURNING}`,
+  );
 }
 
 /** Due and waiting, or held by a worker whose lease ran out. */
@@ -130,7 +137,44 @@ function notBlocked() {
       and e.status in ('pending', 'retrying', 'active')))`;
 }
 
-async function withMessages(db: Kysely<CoreDatabase>, rows: ClaimedRow[]): Promise<ClaimedDelivery[]> {
+/**
+ * Runs the claiming UPDATE and reads the claimed deliveries' messages. On PostgreSQL both in one round
+ * trip (the UPDATE as a CTE); SQLite has no UPDATE in a CTE and no round trip to save.
+ */
+async function withMessages(
+  db: Kysely<CoreDatabase>,
+  dialect: Dialect,
+  update: RawBuilder<unknown>,
+): Promise<ClaimedDelivery[]> {
+  if (dialect === 'postgres') {
+    const result = await sql<ClaimedRow & Omit<MessagesTable, 'id'>>`
+      with claimed as (${update})
+      select claimed.*, m.source, m.event_id, m.type, m.subject, m.event_time, m.received_at, m.envelope
+      from claimed join messages m on m.id = claimed.message_id`.execute(db);
+    return result.rows.map((r) => ({
+      row: {
+        id: r.id,
+        message_id: r.message_id,
+        adapter: r.adapter,
+        target: r.target,
+        ordering_key: r.ordering_key,
+        sequence: r.sequence,
+        attempts: r.attempts,
+        failures: r.failures,
+      },
+      message: {
+        id: r.message_id,
+        source: r.source,
+        event_id: r.event_id,
+        type: r.type,
+        subject: r.subject,
+        event_time: r.event_time,
+        received_at: r.received_at,
+        envelope: r.envelope,
+      },
+    }));
+  }
+  const rows = (await update.execute(db)).rows as ClaimedRow[];
   if (rows.length === 0) return [];
   const ids = [...new Set(rows.map((r) => r.message_id))];
   const messages = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { LoadedAdapter } from '../registry.ts';
 import type { CoreDatabase } from '../store/schema.ts';
+import type { Dialect } from '../store/db.ts';
 import type { AttemptRunner } from './run-attempt.ts';
 
 /**
@@ -31,6 +32,7 @@ export interface DueDelivery {
 /** What every dispatcher is built from, whichever queue it uses. */
 export interface DispatcherParts {
   readonly db: Kysely<CoreDatabase>;
+  readonly dialect: Dialect;
   readonly adapters: readonly LoadedAdapter[];
   readonly periodic: readonly PeriodicWork[];
   readonly runner: AttemptRunner;

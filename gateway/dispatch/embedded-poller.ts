@@ -1,4 +1,3 @@
-import type { Dialect } from '../store/db.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimDue } from './claims.ts';
 import {
@@ -11,7 +10,6 @@ import {
 import { createEmbeddedScheduler } from './embedded-scheduler.ts';
 
 export interface EmbeddedPollerOptions extends DispatcherParts {
-  readonly dialect: Dialect;
   readonly pollIntervalMs: number;
 }
 

@@ -279,7 +279,13 @@ describeEachBackend('store', (backend: () => Backend) => {
       limit: 10,
     });
     assert.deepEqual(claimed.map((c) => c.row.target).sort(), ['due', 'orphaned']);
-    assert.ok(claimed.every((c) => c.message.id === c.row.message_id));
+    const messages = await store.db.selectFrom('messages').selectAll().execute();
+    for (const c of claimed)
+      assert.deepEqual(
+        c.message,
+        messages.find((m) => m.id === c.row.message_id),
+        'each claimed delivery comes with its message, every column',
+      );
     const stored = await store.db
       .selectFrom('deliveries')
       .select(['status', 'leased_by', 'lease_until'])
