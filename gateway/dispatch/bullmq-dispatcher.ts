@@ -3,13 +3,7 @@ import { Redis } from 'ioredis';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
 import type { AttemptGroup } from './run-attempt.ts';
-import {
-  createShutdown,
-  finishWithinGrace,
-  type Dispatcher,
-  type DispatcherParts,
-  type DueDelivery,
-} from './dispatcher.ts';
+import { Shutdown, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
 
 export interface BullmqDispatcherOptions extends DispatcherParts {
   readonly redisUrl: string;
@@ -44,7 +38,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   );
   const periodicQueue = new Queue(PERIODIC_QUEUE, { connection, prefix: options.prefix });
   const workers: Worker[] = [];
-  const shutdown = createShutdown(options.adapters.length * options.concurrency);
+  const shutdown = new Shutdown(options.adapters.length * options.concurrency);
   let sweeper: NodeJS.Timeout | undefined;
   const intervals = new Map<string, number>();
 
@@ -211,10 +205,9 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     async stop(graceMs) {
       if (sweeper) clearTimeout(sweeper);
       const closing = Promise.all(workers.map((w) => w.close()));
-      await finishWithinGrace(closing, graceMs, options.log, () => {
-        shutdown.abort();
-        return Promise.all(workers.map((w) => w.close(true)));
-      });
+      await shutdown.finish(closing, graceMs, options.log, () =>
+        Promise.all(workers.map((w) => w.close(true))),
+      );
       await options.runner.flush();
       await Promise.all([...queues.values(), periodicQueue].map((q) => q.close()));
       connection.disconnect();

@@ -53,14 +53,33 @@ export interface PeriodicWork {
 }
 
 /**
- * The signal that aborts the attempts in flight when the grace runs out. Each claim group in flight
- * listens to it, at most one per attempt slot, so Node's leak warning at 11 listeners would be a
- * false alarm; the bound keeps it for a real leak.
+ * How a dispatcher's attempts stop: the signal they listen to, aborted when the shutdown grace runs
+ * out. Each claim group in flight listens to it, at most one per attempt slot, so Node's leak warning
+ * at 11 listeners would be a false alarm; the bound keeps it for a real leak.
  */
-export function createShutdown(attemptSlots: number): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(attemptSlots + 10, controller.signal);
-  return controller;
+export class Shutdown {
+  readonly #controller = new AbortController();
+
+  constructor(attemptSlots: number) {
+    setMaxListeners(attemptSlots + 10, this.#controller.signal);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Waits up to `graceMs` for `finished`; past it, aborts the attempts and waits for `force()`. */
+  finish(
+    finished: Promise<unknown>,
+    graceMs: number,
+    log: Logger,
+    force: () => Promise<unknown>,
+  ): Promise<void> {
+    return finishWithinGrace(finished, graceMs, log, () => {
+      this.#controller.abort();
+      return force();
+    });
+  }
 }
 
 /**

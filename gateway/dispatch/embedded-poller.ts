@@ -1,12 +1,6 @@
 import type { LoadedAdapter } from '../registry.ts';
 import { claimDue } from './claims.ts';
-import {
-  createShutdown,
-  finishWithinGrace,
-  type Dispatcher,
-  type DispatcherParts,
-  type DueDelivery,
-} from './dispatcher.ts';
+import { Shutdown, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
 import { createEmbeddedScheduler } from './embedded-scheduler.ts';
 
 export interface EmbeddedPollerOptions extends DispatcherParts {
@@ -20,7 +14,7 @@ export interface EmbeddedPollerOptions extends DispatcherParts {
  * deliveries whose worker died).
  */
 export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher {
-  const shutdown = createShutdown(options.adapters.length * options.concurrency);
+  const shutdown = new Shutdown(options.adapters.length * options.concurrency);
   const lanes = new Map(
     options.adapters
       .filter((a) => !a.periodic)
@@ -44,10 +38,7 @@ export function createEmbeddedPoller(options: EmbeddedPollerOptions): Dispatcher
       for (const lane of lanes.values()) lane.stopTaking();
       await scheduler.stop();
       const drained = Promise.all([...lanes.values()].map((l) => l.idle()));
-      await finishWithinGrace(drained, graceMs, options.log, () => {
-        shutdown.abort();
-        return drained;
-      });
+      await shutdown.finish(drained, graceMs, options.log, () => drained);
       await options.runner.flush();
     },
     healthy: async () => true,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners, getMaxListeners } from 'node:events';
-import { createShutdown } from '../../../../gateway/dispatch/dispatcher.ts';
+import { pino } from 'pino';
+import { Shutdown } from '../../../../gateway/dispatch/dispatcher.ts';
 import { AttemptGroup } from '../../../../gateway/dispatch/run-attempt.ts';
 
 const aborted = (signal: AbortSignal): Promise<void> =>
@@ -38,8 +39,25 @@ describe('dispatch: attempts claimed together', () => {
 });
 
 describe('dispatch: the shutdown signal', () => {
+  it('stays unaborted when the work finishes within the grace', async () => {
+    const shutdown = new Shutdown(1);
+    await shutdown.finish(Promise.resolve(), 60_000, pino({ level: 'silent' }), async () => {
+      throw new Error('not forced');
+    });
+    assert.equal(shutdown.signal.aborted, false);
+  });
+
+  it('is aborted when the grace runs out, before the forced stop is awaited', async () => {
+    const shutdown = new Shutdown(1);
+    let abortedWhenForced: boolean | undefined;
+    await shutdown.finish(new Promise(() => undefined), 5, pino({ level: 'silent' }), async () => {
+      abortedWhenForced = shutdown.signal.aborted;
+    });
+    assert.equal(abortedWhenForced, true);
+  });
+
   it('takes a listener for every attempt slot before Node warns of a leak', () => {
-    const limit = getMaxListeners(createShutdown(128).signal);
+    const limit = getMaxListeners(new Shutdown(128).signal);
     assert.ok(limit >= 128 && limit < 256, `limit ${limit}`);
   });
 });
