@@ -22,6 +22,14 @@ export const fmt = {
 
 export const verdict = (pass: boolean): Row['verdict'] => (pass ? 'PASS' : 'MISS');
 
+/** `; gateway CPU 210 µs each (main thread 175 µs)` after a per-delivery figure; nothing when /proc could not tell. */
+export function cpuText(figures: { readonly cpuUsPerDelivery?: { allUs: number; mainUs: number } }): string {
+  const cpu = figures.cpuUsPerDelivery;
+  return cpu === undefined
+    ? ''
+    : `; gateway CPU ${cpu.allUs.toFixed(0)} µs each (main thread ${cpu.mainUs.toFixed(0)} µs)`;
+}
+
 export function machineLine(): string {
   const cpu = cpus();
   return `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${process.platform}`;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startDurablePostgres, type TestPostgres } from '../test/helpers/servers/postgres.ts';
 import { runExtraBenches } from './extra.ts';
 import { loadTool, type LoadResult } from './load.ts';
-import { fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
+import { cpuText, fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
 import {
   buildGateway,
   measureBare,
@@ -279,7 +279,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       });
       peaks.push(t.rssMb);
       progress(
-        `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}, RSS ${fmt.mb(t.rssMb)}`,
+        `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t)}, RSS ${fmt.mb(t.rssMb)}`,
       );
       if (t.timedOut)
         notes.push(
@@ -292,7 +292,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       rows.push({
         section,
         scenario: `end-to-end: ${t.messages} messages posted in batches → test adapter → loopback receiver (first post to last arrival)`,
-        figure: fmt.rate(t.deliveriesPerSec, 'deliveries/s'),
+        figure: `${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t)}`,
         baseline,
         ratio: share(t.deliveriesPerSec),
         target: targets ? `≥ ${fmt.rate(TARGET.endToEndPerSec, 'deliveries/s')}` : '',
@@ -316,7 +316,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     });
     const target = TARGET.webhooksPerSec[key];
     progress(
-      `${section}: webhooks: ${t.delivered}/${t.messages} verified in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}, ${badSignatures} bad signatures, RSS ${fmt.mb(t.rssMb)}`,
+      `${section}: webhooks: ${t.delivered}/${t.messages} verified in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t)}, ${badSignatures} bad signatures, RSS ${fmt.mb(t.rssMb)}`,
     );
     if (t.timedOut)
       notes.push(
@@ -339,7 +339,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: `webhooks: ${t.messages} messages posted in batches → webhooks adapter, 1 WebSub recipient (HMAC-SHA256) → loopback receiver verifying every signature (first post to last verified arrival)`,
-      figure: fmt.rate(t.deliveriesPerSec, 'signed deliveries/s'),
+      figure: `${fmt.rate(t.deliveriesPerSec, 'signed deliveries/s')}${cpuText(t)}`,
       baseline,
       ratio: share(t.deliveriesPerSec),
       target: `≥ ${fmt.rate(target, 'deliveries/s')}`,

@@ -17,6 +17,7 @@ import type { TestPostgres } from '../test/helpers/servers/postgres.ts';
 import type { GatewayReady, StoreCounts } from './gateway-server.ts';
 import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { ReceiverStats } from './receiver.ts';
+import { cpuPerUnit, cpuTime } from './cpu.ts';
 import { sampleRss } from './rss.ts';
 
 export interface BenchSettings {
@@ -316,6 +317,8 @@ export interface EndToEndFigures {
   readonly seconds: number;
   readonly deliveriesPerSec: number;
   readonly rssMb: number;
+  /** Gateway CPU per delivery over the timed phase (ingest included), when /proc tells. */
+  readonly cpuUsPerDelivery?: { readonly allUs: number; readonly mainUs: number };
   readonly timedOut: boolean;
 }
 
@@ -453,6 +456,7 @@ async function throughputThenLatency(
   await receiver.call('reset');
   const n = settings.endToEndMessages;
   const rss = sampleRss(gateway.child.pid);
+  const cpuBefore = cpuTime(gateway.child.pid);
   const startedAt = Date.now();
   const deadline = startedAt + PHASE_LIMIT_MS;
   const posted = await postBatches(
@@ -464,6 +468,7 @@ async function throughputThenLatency(
     deadline,
   );
   const stats = await waitForDeliveries(receiver, posted, deadline - Date.now());
+  const cpu = cpuPerUnit(cpuBefore, cpuTime(gateway.child.pid), Math.min(stats.count, n));
   const rssMb = rss.stop();
   const seconds = ((stats.count >= n ? stats.lastAt : Date.now()) - startedAt) / 1000;
   const throughput: EndToEndFigures = {
@@ -473,6 +478,7 @@ async function throughputThenLatency(
     seconds,
     deliveriesPerSec: Math.min(stats.count, n) / seconds,
     rssMb,
+    ...(cpu ? { cpuUsPerDelivery: cpu } : {}),
     timedOut: stats.count < n,
   };
   if (!options.latency) return { throughput };
