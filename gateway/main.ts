@@ -376,6 +376,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     verifyBearer: (token) => tokens.verify(token),
     maxMessageBytes: config.maxMessageBytes,
     maxBatchBytes: config.maxBatchBytes,
+    ingestBufferBytes: config.ingestBufferBytes,
     serving: () => config.role !== 'worker',
     extraRoutes: (fastify) => {
       registerOperationalRoutes(fastify, {

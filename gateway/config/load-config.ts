@@ -31,6 +31,7 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly maxMessageBytes: number;
   readonly maxBatchBytes: number;
+  readonly ingestBufferBytes: number;
   readonly publicUrl: string;
   /** Adapter name → delays from KOPPEL_RETRY_<NAME>. */
   readonly retryOverrides: ReadonlyMap<string, { delaysMs: number[]; repeatLast: boolean }>;
@@ -155,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: picked.KOPPEL_SHUTDOWN_GRACE_MS as number,
     maxMessageBytes: picked.KOPPEL_MAX_MESSAGE_BYTES as number,
     maxBatchBytes: picked.KOPPEL_MAX_BATCH_BYTES as number,
+    ingestBufferBytes: picked.KOPPEL_INGEST_BUFFER_BYTES as number,
     publicUrl:
       (picked.KOPPEL_PUBLIC_URL as string | undefined) ??
       `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,

@@ -10,6 +10,7 @@ import type {
   Principal,
   ProblemFieldError,
 } from '../adapter-kit/api.ts';
+import { BodyBudget } from './body-budget.ts';
 import { completeProblem, problemBody, PROBLEM_MEDIA_TYPE } from './problem.ts';
 
 export interface AppDeps {
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly verifyBearer: (token: string) => Promise<Principal | null>;
   readonly maxMessageBytes: number;
   readonly maxBatchBytes: number;
+  /** Bytes of ingest bodies read and held at once (BodyBudget). */
+  readonly ingestBufferBytes: number;
   /** Extra non-API routes (health, metrics, portal), registered before the catch-all. */
   readonly extraRoutes?: (app: FastifyInstance) => void;
   /** Operations answered with 503 (a `worker` process serves no API). */
@@ -269,8 +272,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return send(reply, await guarded(operation, {}, {}, request, handler));
     };
   };
-  app.post('/v1/messages', { bodyLimit: deps.maxMessageBytes }, direct('messages.post'));
-  app.post('/v1/messages/batch', { bodyLimit: deps.maxBatchBytes }, direct('messages.postBatch'));
+  const budget = new BodyBudget(deps.ingestBufferBytes);
+  // Before the body is read: a post waiting for room leaves its bytes in the socket.
+  const withinBudget = (bodyLimit: number) => ({
+    bodyLimit,
+    onRequest: async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const length = Number(request.headers['content-length']);
+      const ticket = budget.take(
+        Number.isSafeInteger(length) && length >= 0 ? Math.min(length, bodyLimit) : bodyLimit,
+      );
+      // 'close' comes once the response is sent, or when the client goes away, admitted or not.
+      reply.raw.once('close', ticket.release);
+      await ticket.admitted;
+    },
+  });
+  app.post('/v1/messages', withinBudget(deps.maxMessageBytes), direct('messages.post'));
+  app.post('/v1/messages/batch', withinBudget(deps.maxBatchBytes), direct('messages.postBatch'));
   app.all('/*', dispatch);
   return app;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import {
   accountChangedEvent,
   exampleData,
@@ -726,5 +727,63 @@ describe('integration: Retry-After', function () {
     assert.ok(Date.parse(second.startedAt) >= Date.parse(first.nextAttemptAt));
     assert.ok(Date.parse(third.startedAt) >= Date.parse(second.nextAttemptAt));
     assert.equal(third.outcome, 'delivered');
+  });
+});
+
+describe('integration: ingest reads a bounded number of body bytes at once', function () {
+  this.timeout(20_000);
+  let gw: TestGateway;
+  let token: string;
+
+  before(async () => {
+    gw = await startGateway({ env: { KOPPEL_INGEST_BUFFER_BYTES: '1024' } });
+    token = await gw.token(['messages:write']);
+  });
+  after(async () => gw?.stop());
+
+  /** A batch post whose headers are sent and whose body is not: it holds its place in the budget, or its queue slot. */
+  function stalledPost(): Promise<Socket> {
+    const { hostname, port } = new URL(gw.baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port) }, () => {
+        socket.write(
+          `POST /v1/messages/batch HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${token}\r\n` +
+            'content-type: application/cloudevents-batch+json\r\ncontent-length: 5000\r\n\r\n',
+        );
+        resolve(socket);
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  const postBatch = (size: number) =>
+    fetch(`${gw.baseUrl}/v1/messages/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(Array.from({ length: size }, () => accountChangedEvent())),
+    });
+
+  it('makes later posts wait in order, lets one whose client left go, and loses none', async () => {
+    const holder = await stalledPost();
+    await pause(100);
+    let answeredEarly = false;
+    const waiting = postBatch(10).then((answer) => ((answeredEarly = true), answer));
+    await pause(50);
+    const leaver = await stalledPost();
+    await pause(100);
+    assert.equal(answeredEarly, false, 'waits while the stalled body holds the budget');
+    leaver.destroy();
+    await pause(50);
+    holder.destroy();
+    const answer = await waiting;
+    assert.equal(answer.status, 207);
+    assert.equal(((await answer.json()) as { accepted: number }).accepted, 10);
+
+    const many = await Promise.all(Array.from({ length: 20 }, () => postBatch(5)));
+    assert.deepEqual(
+      many.map((a) => a.status),
+      many.map(() => 207),
+      'twenty concurrent posts, each over the budget, are all read in turn',
+    );
   });
 });
