@@ -16,8 +16,6 @@ export interface ApiRequest {
   readonly query: Readonly<Record<string, string | string[] | undefined>>;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: unknown;
-  /** The raw body bytes, for signature checks on partner routes. */
-  readonly rawBody?: Buffer;
   /** Absent only on partner routes, which check the partner's own credential. */
   readonly principal?: Principal;
 }
