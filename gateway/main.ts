@@ -31,6 +31,7 @@ import { claimDue, nextInOrderingGroup } from './dispatch/claims.ts';
 import { createAttemptRunner } from './dispatch/run-attempt.ts';
 import { buildApp } from './http/app.ts';
 import { registerOperationalRoutes } from './http/health.ts';
+import { BodyBudget } from './http/body-budget.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createCanonicalValidator } from './ingest/canonical-validator.ts';
 import { createIngest } from './ingest/post-message.ts';
@@ -121,7 +122,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const tokens = createTokenService({ db: store.db, box, now, ttlSeconds: config.tokenTtlSeconds, log });
   const validator = createCanonicalValidator();
-  const metrics = createMetrics();
+  const ingestBudget = new BodyBudget(config.ingestBufferBytes);
+  const metrics = createMetrics(() => ingestBudget.load);
   const http = createGuardedHttp(createOutboundGuard(config.outboundAllow));
   const errorLogFile = openErrorLogFile(config.errorLogFile);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -376,7 +378,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     verifyBearer: (token) => tokens.verify(token),
     maxMessageBytes: config.maxMessageBytes,
     maxBatchBytes: config.maxBatchBytes,
-    ingestBufferBytes: config.ingestBufferBytes,
+    ingestBudget,
     serving: () => config.role !== 'worker',
     extraRoutes: (fastify) => {
       registerOperationalRoutes(fastify, {

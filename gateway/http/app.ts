@@ -10,7 +10,7 @@ import type {
   Principal,
   ProblemFieldError,
 } from '../adapter-kit/api.ts';
-import { BodyBudget } from './body-budget.ts';
+import type { BodyBudget } from './body-budget.ts';
 import { completeProblem, problemBody, PROBLEM_MEDIA_TYPE } from './problem.ts';
 
 export interface AppDeps {
@@ -21,8 +21,8 @@ export interface AppDeps {
   readonly verifyBearer: (token: string) => Promise<Principal | null>;
   readonly maxMessageBytes: number;
   readonly maxBatchBytes: number;
-  /** Bytes of ingest bodies read and held at once (BodyBudget). */
-  readonly ingestBufferBytes: number;
+  /** Admits ingest posts before their body is read. */
+  readonly ingestBudget: BodyBudget;
   /** Extra non-API routes (health, metrics, portal), registered before the catch-all. */
   readonly extraRoutes?: (app: FastifyInstance) => void;
   /** Operations answered with 503 (a `worker` process serves no API). */
@@ -264,13 +264,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return async (request: FastifyRequest, reply: FastifyReply) =>
       send(reply, await guarded(operation, {}, {}, request, handler));
   };
-  const budget = new BodyBudget(deps.ingestBufferBytes);
   // Before the body is read: a post waiting for room leaves its bytes in the socket.
   const withinBudget = (bodyLimit: number) => ({
     bodyLimit,
     onRequest: async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const length = Number(request.headers['content-length']);
-      const ticket = budget.take(
+      const ticket = deps.ingestBudget.take(
         Number.isSafeInteger(length) && length >= 0 ? Math.min(length, bodyLimit) : bodyLimit,
       );
       // 'close' comes once the response is sent, or when the client goes away, admitted or not.

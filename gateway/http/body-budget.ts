@@ -9,7 +9,7 @@ export class BodyBudget {
   #held = 0;
   readonly #waiting: Array<{ bytes: number; admit(): void }> = [];
 
-  constructor(readonly limitBytes: number) {}
+  constructor(private readonly limitBytes: number) {}
 
   /**
    * A ticket for a body of `bytes`: `admitted` resolves when it may be read (at once when it fits, and
@@ -48,7 +48,7 @@ export class BodyBudget {
     };
   }
 
-  /** Bytes held by admitted bodies, and posts waiting: for tests and metrics. */
+  /** Bytes held by admitted bodies, and posts waiting (served at /metrics). */
   get load(): { readonly heldBytes: number; readonly waiting: number } {
     return { heldBytes: this.#held, waiting: this.#waiting.length };
   }

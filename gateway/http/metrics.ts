@@ -9,8 +9,27 @@ export interface Metrics {
   readonly queueDepth: Gauge<'adapter' | 'status'>;
 }
 
-export function createMetrics(): Metrics {
+/** What ingest's body budget holds and how many posts wait for it (BodyBudget.load). */
+export type IngestLoad = () => { readonly heldBytes: number; readonly waiting: number };
+
+export function createMetrics(ingestLoad: IngestLoad): Metrics {
   const registry = new Registry();
+  new Gauge({
+    name: 'koppel_ingest_posts_waiting',
+    help: 'Posts waiting, unread, for room in the ingest body budget (KOPPEL_INGEST_BUFFER_BYTES)',
+    registers: [registry],
+    collect() {
+      this.set(ingestLoad().waiting);
+    },
+  });
+  new Gauge({
+    name: 'koppel_ingest_body_bytes_held',
+    help: 'Bytes of ingest request bodies admitted and not yet answered',
+    registers: [registry],
+    collect() {
+      this.set(ingestLoad().heldBytes);
+    },
+  });
   return {
     registry,
     ingested: new Counter({

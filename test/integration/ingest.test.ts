@@ -763,17 +763,29 @@ describe('integration: ingest reads a bounded number of body bytes at once', fun
       body: JSON.stringify(Array.from({ length: size }, () => accountChangedEvent())),
     });
 
+  /** The ingest budget as /metrics shows it. */
+  async function budgetLoad(): Promise<{ waiting: number; held: number }> {
+    const text = (await gw.request('GET', '/metrics')).body as string;
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { waiting: gauge('koppel_ingest_posts_waiting'), held: gauge('koppel_ingest_body_bytes_held') };
+  }
+  const budgetReaches = (waiting: number, held: number) =>
+    gw.eventually(async () => {
+      const load = await budgetLoad();
+      return load.waiting === waiting && load.held === held ? load : undefined;
+    });
+
   it('makes later posts wait in order, lets one whose client left go, and loses none', async () => {
     const holder = await stalledPost();
-    await pause(100);
+    await budgetReaches(0, 5000);
     let answeredEarly = false;
     const waiting = postBatch(10).then((answer) => ((answeredEarly = true), answer));
-    await pause(50);
+    await budgetReaches(1, 5000);
     const leaver = await stalledPost();
-    await pause(100);
+    await budgetReaches(2, 5000);
     assert.equal(answeredEarly, false, 'waits while the stalled body holds the budget');
     leaver.destroy();
-    await pause(50);
+    await budgetReaches(1, 5000);
     holder.destroy();
     const answer = await waiting;
     assert.equal(answer.status, 207);
@@ -785,5 +797,6 @@ describe('integration: ingest reads a bounded number of body bytes at once', fun
       many.map(() => 207),
       'twenty concurrent posts, each over the budget, are all read in turn',
     );
+    await budgetReaches(0, 0);
   });
 });
