@@ -147,32 +147,12 @@ async function withMessages(
   update: RawBuilder<unknown>,
 ): Promise<ClaimedDelivery[]> {
   if (dialect === 'postgres') {
-    const result = await sql<ClaimedRow & Omit<MessagesTable, 'id'>>`
+    const result = await sql<ClaimedRow & { message: MessagesTable }>`
       with claimed as (${update})
-      select claimed.*, m.source, m.event_id, m.type, m.subject, m.event_time, m.received_at, m.envelope
-      from claimed join messages m on m.id = claimed.message_id`.execute(db);
-    return result.rows.map((r) => ({
-      row: {
-        id: r.id,
-        message_id: r.message_id,
-        adapter: r.adapter,
-        target: r.target,
-        ordering_key: r.ordering_key,
-        sequence: r.sequence,
-        attempts: r.attempts,
-        failures: r.failures,
-      },
-      message: {
-        id: r.message_id,
-        source: r.source,
-        event_id: r.event_id,
-        type: r.type,
-        subject: r.subject,
-        event_time: r.event_time,
-        received_at: r.received_at,
-        envelope: r.envelope,
-      },
-    }));
+      select claimed.*, to_jsonb(m) as message from claimed join messages m on m.id = claimed.message_id`.execute(
+      db,
+    );
+    return result.rows.map(({ message, ...row }) => ({ row, message }));
   }
   const rows = (await update.execute(db)).rows as ClaimedRow[];
   if (rows.length === 0) return [];
