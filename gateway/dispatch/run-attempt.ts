@@ -69,6 +69,8 @@ export class AttemptGroup {
   constructor(shutdown: AbortSignal, timeoutMs: number, size: number) {
     this.#timed = signalWithTimeout(shutdown, timeoutMs);
     this.#open = size;
+    // A claim that took nothing is over already; most claims of a lane that keeps up take nothing.
+    if (size === 0) this.#timed.release();
   }
 
   get signal(): AbortSignal {

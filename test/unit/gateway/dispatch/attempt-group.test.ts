@@ -25,6 +25,12 @@ describe('dispatch: attempts claimed together', () => {
     group.attemptOver();
   });
 
+  it('leave nothing behind when the claim took nothing', async () => {
+    const shutdown = new AbortController();
+    for (let i = 0; i < 100; i++) new AttemptGroup(shutdown.signal, 60_000, 0);
+    assert.equal(getEventListeners(shutdown.signal, 'abort').length, 0);
+  });
+
   it('leave nothing behind once the last attempt is over, and not before', async () => {
     const shutdown = new AbortController();
     const group = new AttemptGroup(shutdown.signal, 5, 2);
