@@ -52,8 +52,8 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     token: string | undefined,
   ): Promise<void> {
     const nowMs = options.now().getTime();
-    const { claimed, group } = await (claimers.get(adapter.name) as ClaimBatcher)(job.data.deliveryId);
-    if (!claimed || !group) {
+    const taken = await (claimers.get(adapter.name) as ClaimBatcher)(job.data.deliveryId);
+    if (!taken) {
       const row = await options.db
         .selectFrom('deliveries')
         .select(['status', 'next_attempt_at'])
@@ -67,7 +67,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       }
       return;
     }
-    const result = await options.runner.runOne(adapter, claimed, group);
+    const result = await options.runner.runOne(adapter, taken.claimed, taken.group);
     if (result.nextAttemptAt !== null) {
       await job.moveToDelayed(result.nextAttemptAt, token);
       throw new DelayedError();
@@ -225,7 +225,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
 type ClaimBatcher = (
   deliveryId: string,
-) => Promise<{ claimed: ClaimedDelivery | undefined; group: AttemptGroup | undefined }>;
+) => Promise<{ claimed: ClaimedDelivery; group: AttemptGroup } | undefined>;
 
 /** Jobs that start within this window are claimed with one statement. */
 const CLAIM_LINGER_MS = 1;
@@ -242,7 +242,7 @@ function createClaimBatcher(
 ): ClaimBatcher {
   let waiting: Array<{
     id: string;
-    settle(value: { claimed: ClaimedDelivery | undefined; group: AttemptGroup | undefined }): void;
+    settle(value: { claimed: ClaimedDelivery; group: AttemptGroup } | undefined): void;
     fail(error: unknown): void;
   }> = [];
   let timer: NodeJS.Timeout | undefined;
@@ -259,9 +259,11 @@ function createClaimBatcher(
         leaseMs: options.leaseMs,
       });
       const byId = new Map(claimed.map((c) => [c.row.id, c]));
-      const group =
-        claimed.length > 0 ? options.runner.startGroup(adapter, shutdown, claimed.length) : undefined;
-      for (const b of batch) b.settle({ claimed: byId.get(b.id), group });
+      const group = options.runner.startGroup(adapter, shutdown, claimed.length);
+      for (const b of batch) {
+        const one = byId.get(b.id);
+        b.settle(one && { claimed: one, group });
+      }
     } catch (error) {
       for (const b of batch) b.fail(error);
     }
