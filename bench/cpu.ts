@@ -27,12 +27,18 @@ export function cpuTime(pid: number): CpuTime | undefined {
   }
 }
 
-/** Microseconds of gateway CPU per unit of work between two readings, or `undefined` when either is missing. */
+/** Microseconds of CPU per unit of work: all threads, and the main thread. */
+export interface CpuPerUnit {
+  readonly allUs: number;
+  readonly mainUs: number;
+}
+
+/** CPU per unit of work between two readings, or `undefined` when either is missing. */
 export function cpuPerUnit(
   before: CpuTime | undefined,
   after: CpuTime | undefined,
   units: number,
-): { readonly allUs: number; readonly mainUs: number } | undefined {
+): CpuPerUnit | undefined {
   if (before === undefined || after === undefined || units <= 0) return undefined;
   return {
     allUs: (after.allNs - before.allNs) / 1000 / units,

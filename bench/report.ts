@@ -1,4 +1,5 @@
 import { cpus, loadavg, totalmem } from 'node:os';
+import type { EndToEndFigures } from './scenarios.ts';
 
 /** One line of the results table; every figure is measured in the run that prints it. */
 export interface Row {
@@ -23,7 +24,7 @@ export const fmt = {
 export const verdict = (pass: boolean): Row['verdict'] => (pass ? 'PASS' : 'MISS');
 
 /** `; gateway CPU 210 µs each (main thread 175 µs)` after a per-delivery figure; nothing when /proc could not tell. */
-export function cpuText(figures: { readonly cpuUsPerDelivery?: { allUs: number; mainUs: number } }): string {
+export function cpuText(figures: Pick<EndToEndFigures, 'cpuUsPerDelivery'>): string {
   const cpu = figures.cpuUsPerDelivery;
   return cpu === undefined
     ? ''

@@ -17,7 +17,7 @@ import type { TestPostgres } from '../test/helpers/servers/postgres.ts';
 import type { GatewayReady, StoreCounts } from './gateway-server.ts';
 import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { ReceiverStats } from './receiver.ts';
-import { cpuPerUnit, cpuTime } from './cpu.ts';
+import { cpuPerUnit, cpuTime, type CpuPerUnit } from './cpu.ts';
 import { sampleRss } from './rss.ts';
 
 export interface BenchSettings {
@@ -318,7 +318,7 @@ export interface EndToEndFigures {
   readonly deliveriesPerSec: number;
   readonly rssMb: number;
   /** Gateway CPU per delivery over the timed phase (ingest included), when /proc tells. */
-  readonly cpuUsPerDelivery?: { readonly allUs: number; readonly mainUs: number };
+  readonly cpuUsPerDelivery?: CpuPerUnit;
   readonly timedOut: boolean;
 }
 
