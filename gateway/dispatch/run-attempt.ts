@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 // Time-ordered ids: rows are appended to the primary-key B-trees instead of landing on random pages,
 // which keeps the pages a commit writes few.
 import { v7 as timeOrderedId } from 'uuid';
@@ -68,6 +69,9 @@ export class AttemptGroup {
 
   constructor(shutdown: AbortSignal, timeoutMs: number, size: number) {
     this.#timed = signalWithTimeout(shutdown, timeoutMs);
+    // Every attempt of the group hooks its outbound request onto this signal, so a claim of more than
+    // ten would trip Node's leak warning though nothing leaks; the bound keeps the warning for a real one.
+    setMaxListeners(size + 10, this.#timed.signal);
     this.#open = size;
     // A claim that took nothing is over already; most claims of a lane that keeps up take nothing.
     if (size === 0) this.#timed.release();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners, getMaxListeners } from 'node:events';
 import { pino } from 'pino';
+import { signalWithTimeout } from '../../../../gateway/adapter-kit/abort.ts';
 import { Shutdown } from '../../../../gateway/dispatch/dispatcher.ts';
 import { AttemptGroup } from '../../../../gateway/dispatch/run-attempt.ts';
 
@@ -23,6 +24,26 @@ describe('dispatch: attempts claimed together', () => {
     assert.equal((group.signal.reason as Error).message, 'grace expired');
     group.attemptOver();
     group.attemptOver();
+  });
+
+  it('let every attempt of a large claim hook its request onto the signal without a leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const group = new AttemptGroup(new AbortController().signal, 60_000, 32);
+      const requests = Array.from({ length: 32 }, () => signalWithTimeout(group.signal, 60_000));
+      // Node emits process warnings on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+      for (const request of requests) request.release();
+      assert.ok(getMaxListeners(group.signal) < 64, 'the bound still catches a real leak');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('leave nothing behind when the claim took nothing', async () => {
