@@ -1,5 +1,5 @@
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { EndToEndFigures } from './scenarios.ts';
+import type { CpuPerUnit } from './cpu.ts';
 
 /** One line of the results table; every figure is measured in the run that prints it. */
 export interface Row {
@@ -11,6 +11,8 @@ export interface Row {
   readonly ratio: string;
   readonly target: string;
   readonly verdict: 'PASS' | 'MISS' | 'SKIP' | 'ERROR' | '';
+  /** An absolute target as it would be on this machine, scaled by the bare server's rate, with its verdict. */
+  readonly scaled?: string;
 }
 
 export const fmt = {
@@ -23,9 +25,8 @@ export const fmt = {
 
 export const verdict = (pass: boolean): Row['verdict'] => (pass ? 'PASS' : 'MISS');
 
-/** `; gateway CPU 210 µs each (main thread 175 µs)` after a per-delivery figure; nothing when /proc could not tell. */
-export function cpuText(figures: Pick<EndToEndFigures, 'cpuUsPerDelivery'>): string {
-  const cpu = figures.cpuUsPerDelivery;
+/** `; gateway CPU 210 µs each (main thread 175 µs)` after a per-unit figure; nothing when /proc could not tell. */
+export function cpuText(cpu: CpuPerUnit | undefined): string {
   return cpu === undefined
     ? ''
     : `; gateway CPU ${cpu.allUs.toFixed(0)} µs each (main thread ${cpu.mainUs.toFixed(0)} µs)`;
@@ -50,6 +51,7 @@ export function renderTable(rows: readonly Row[]): string {
     ratio: 'Ratio',
     target: 'Target',
     verdict: '',
+    scaled: "Target at this run's scale",
   };
   const columns: Array<keyof Row> = [
     'section',
@@ -59,8 +61,9 @@ export function renderTable(rows: readonly Row[]): string {
     'ratio',
     'target',
     'verdict',
+    'scaled',
   ];
-  const cells = [header, ...rows].map((row) => columns.map((c) => String(row[c])));
+  const cells = [header, ...rows].map((row) => columns.map((c) => String(row[c] ?? '')));
   const widths = columns.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const [head, ...body] = cells;

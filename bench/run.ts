@@ -40,6 +40,14 @@ const TARGET = {
   webhooksP99Ms: 50,
 };
 
+/**
+ * The machine the absolute throughput targets were set on: its bare server answered about 60,000 posts/s
+ * (issue #2). A machine whose system calls cost more (this one under nested virtualisation answers 14,000–
+ * 17,000) moves every figure with it, so beside each absolute target stands that target scaled by the bare
+ * rate of the same run. The scaled verdict only says where the figure stands; the target stays absolute.
+ */
+const REFERENCE_BARE_POSTS_PER_SEC = 60_000;
+
 const settings = settingsFromEnv();
 const only = process.env.BENCH_ONLY?.split(',')
   .map((s) => s.trim())
@@ -80,6 +88,15 @@ if (wanted('bare')) {
 }
 const baseline = bare ? fmt.rate(bare.requestsPerSec, 'posts/s') : 'not measured';
 const share = (perSec: number): string => (bare ? fmt.ratio(perSec, bare.requestsPerSec) : 'n/a');
+const scaledTarget = (target: number, figure: number, unit: string): string => {
+  if (!bare) return '';
+  const here = (target * bare.requestsPerSec) / REFERENCE_BARE_POSTS_PER_SEC;
+  return `≥ ${fmt.rate(here, unit)}: ${verdict(figure >= here)}`;
+};
+if (bare)
+  notes.push(
+    `The bare server answered ${fmt.rate(bare.requestsPerSec, 'posts/s')}, ${fmt.ratio(bare.requestsPerSec, REFERENCE_BARE_POSTS_PER_SEC)} of the ${fmt.rate(REFERENCE_BARE_POSTS_PER_SEC, 'posts/s')} of the machine the absolute targets were set on; the last column scales them by that.`,
+  );
 
 const receiver = await startReceiver();
 let postgres: TestPostgres | null = null;
@@ -170,7 +187,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       );
     }
     progress(
-      `${section}: ${scenario}: ${fmt.rate(figures.messagesPerSec, 'msgs/s')}, p50 ${fmt.ms(figures.load.p50Ms)}, p99 ${fmt.ms(figures.load.p99Ms)}, ${figures.stored} stored, ${figures.planned} planned, RSS ${fmt.mb(figures.rssMb)}`,
+      `${section}: ${scenario}: ${fmt.rate(figures.messagesPerSec, 'msgs/s')}${cpuText(figures.cpuUsPerMessage)}, p50 ${fmt.ms(figures.load.p50Ms)}, p99 ${fmt.ms(figures.load.p99Ms)}, ${figures.stored} stored, ${figures.planned} planned, RSS ${fmt.mb(figures.rssMb)}`,
     );
   };
 
@@ -221,7 +238,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: `single-message ingest, ${settings.connections} clients (authenticated, validated, stored, 1 delivery planned)`,
-      figure: fmt.rate(f.messagesPerSec, 'msgs/s'),
+      figure: `${fmt.rate(f.messagesPerSec, 'msgs/s')}${cpuText(f.cpuUsPerMessage)}`,
       baseline,
       ratio: share(f.messagesPerSec),
       target: targets ? `≥ ${TARGET.singleShareOfBare * 100}% of bare` : '',
@@ -250,11 +267,12 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: `batch ingest, ${settings.batchSize} events per request, ${settings.connections} clients`,
-      figure: fmt.rate(f.messagesPerSec, 'msgs/s'),
+      figure: `${fmt.rate(f.messagesPerSec, 'msgs/s')}${cpuText(f.cpuUsPerMessage)}`,
       baseline,
       ratio: share(f.messagesPerSec),
       target: targets ? `≥ ${fmt.rate(TARGET.batchPerSec, 'msgs/s')}` : '',
       verdict: targets ? verdict(f.messagesPerSec >= TARGET.batchPerSec) : '',
+      scaled: targets ? scaledTarget(TARGET.batchPerSec, f.messagesPerSec, 'msgs/s') : '',
     });
     rows.push({
       section,
@@ -279,7 +297,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       });
       peaks.push(t.rssMb);
       progress(
-        `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t)}, RSS ${fmt.mb(t.rssMb)}`,
+        `${section}: end-to-end: ${t.delivered}/${t.messages} delivered in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t.cpuUsPerDelivery)}, RSS ${fmt.mb(t.rssMb)}`,
       );
       if (t.timedOut)
         notes.push(
@@ -292,11 +310,12 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       rows.push({
         section,
         scenario: `end-to-end: ${t.messages} messages posted in batches → test adapter → loopback receiver (first post to last arrival)`,
-        figure: `${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t)}`,
+        figure: `${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t.cpuUsPerDelivery)}`,
         baseline,
         ratio: share(t.deliveriesPerSec),
         target: targets ? `≥ ${fmt.rate(TARGET.endToEndPerSec, 'deliveries/s')}` : '',
         verdict: targets ? verdict(t.deliveriesPerSec >= TARGET.endToEndPerSec) : '',
+        scaled: targets ? scaledTarget(TARGET.endToEndPerSec, t.deliveriesPerSec, 'deliveries/s') : '',
       });
       latencyRow('ingest → delivery', l);
     },
@@ -316,7 +335,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     });
     const target = TARGET.webhooksPerSec[key];
     progress(
-      `${section}: webhooks: ${t.delivered}/${t.messages} verified in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t)}, ${badSignatures} bad signatures, RSS ${fmt.mb(t.rssMb)}`,
+      `${section}: webhooks: ${t.delivered}/${t.messages} verified in ${t.seconds.toFixed(2)} s = ${fmt.rate(t.deliveriesPerSec, 'deliveries/s')}${cpuText(t.cpuUsPerDelivery)}, ${badSignatures} bad signatures, RSS ${fmt.mb(t.rssMb)}`,
     );
     if (t.timedOut)
       notes.push(
@@ -339,11 +358,12 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: `webhooks: ${t.messages} messages posted in batches → webhooks adapter, 1 WebSub recipient (HMAC-SHA256) → loopback receiver verifying every signature (first post to last verified arrival)`,
-      figure: `${fmt.rate(t.deliveriesPerSec, 'signed deliveries/s')}${cpuText(t)}`,
+      figure: `${fmt.rate(t.deliveriesPerSec, 'signed deliveries/s')}${cpuText(t.cpuUsPerDelivery)}`,
       baseline,
       ratio: share(t.deliveriesPerSec),
       target: `≥ ${fmt.rate(target, 'deliveries/s')}`,
       verdict: badSignatures > 0 ? 'ERROR' : verdict(!t.timedOut && t.deliveriesPerSec >= target),
+      scaled: scaledTarget(target, t.timedOut ? 0 : t.deliveriesPerSec, 'deliveries/s'),
     });
     latencyRow('webhooks: ingest → verified arrival', l, TARGET.webhooksP99Ms);
     rows.push({

@@ -221,6 +221,8 @@ export interface IngestFigures {
   /** Messages and planned deliveries the measured load left in the store. */
   readonly stored: number;
   readonly planned: number;
+  /** The gateway's CPU per stored message over the measured load. */
+  readonly cpuUsPerMessage: CpuPerUnit | undefined;
 }
 
 async function warmAndLoad(
@@ -281,16 +283,19 @@ export async function measureIngest(options: {
     await runLoad({ ...spec, seconds: settings.warmupSeconds, tag: `w${run}` });
     const before = await settledCounts(gateway);
     const rss = sampleRss(gateway.child.pid);
+    const cpuBefore = cpuTime(gateway.child.pid);
     const load = await runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
     const rssMb = rss.stop();
     const after = await settledCounts(gateway);
+    const stored = after.messages - before.messages;
     const planned = (after.deliveries.pending ?? 0) - (before.deliveries.pending ?? 0);
     return {
       load,
       messagesPerSec: load.requestsPerSec * perRequest,
       rssMb,
-      stored: after.messages - before.messages,
+      stored,
       planned,
+      cpuUsPerMessage: cpuPerUnit(cpuBefore, cpuTime(gateway.child.pid), stored),
     };
   } finally {
     await gateway.stop();
