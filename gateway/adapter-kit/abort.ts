@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** A signal aborted by its parent or after `timeoutMs`, whichever comes first, until released. */
 export interface TimedSignal {
   readonly signal: AbortSignal;
@@ -34,4 +36,13 @@ export function signalWithTimeout(parent: AbortSignal | undefined, timeoutMs: nu
       parent?.removeEventListener('abort', onParentAbort);
     },
   };
+}
+
+/**
+ * Lets `expected` listeners onto a signal that is a parent by design (the dispatcher's shutdown, a claim's
+ * shared timeout) before Node warns of a leak: its default of ten would be a false alarm there, while a
+ * bound just above what is expected keeps the warning for a real leak.
+ */
+export function expectListeners(signal: AbortSignal, expected: number): void {
+  setMaxListeners(expected + 10, signal);
 }

@@ -1,10 +1,10 @@
-import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { LoadedAdapter } from '../registry.ts';
 import type { CoreDatabase } from '../store/schema.ts';
 import type { Dialect } from '../store/db.ts';
 import type { AttemptRunner } from './run-attempt.ts';
+import { expectListeners } from '../adapter-kit/abort.ts';
 
 /**
  * Moves due deliveries to their adapters. Two implementations share `run-attempt.ts`: the embedded
@@ -54,14 +54,13 @@ export interface PeriodicWork {
 
 /**
  * How a dispatcher's attempts stop: the signal they listen to, aborted when the shutdown grace runs
- * out. Each claim group in flight listens to it, at most one per attempt slot, so Node's leak warning
- * at 11 listeners would be a false alarm; the bound keeps it for a real leak.
+ * out. Each claim group in flight listens to it, at most one per attempt slot.
  */
 export class Shutdown {
   readonly #controller = new AbortController();
 
   constructor(attemptSlots: number) {
-    setMaxListeners(attemptSlots + 10, this.#controller.signal);
+    expectListeners(this.#controller.signal, attemptSlots);
   }
 
   get signal(): AbortSignal {

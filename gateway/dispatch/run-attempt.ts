@@ -1,11 +1,10 @@
-import { setMaxListeners } from 'node:events';
 // Time-ordered ids: rows are appended to the primary-key B-trees instead of landing on random pages,
 // which keeps the pages a commit writes few.
 import { v7 as timeOrderedId } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Attempt, Delivery, Evidence, Outcome } from '../adapter-kit/index.ts';
-import { signalWithTimeout, type TimedSignal } from '../adapter-kit/abort.ts';
+import { expectListeners, signalWithTimeout, type TimedSignal } from '../adapter-kit/abort.ts';
 import { EVIDENCE_EXCERPT } from '../adapter-kit/http.ts';
 import { nextAttemptAt } from '../adapter-kit/retry-policy.ts';
 import { toCanonical } from '../ingest/post-message.ts';
@@ -69,9 +68,8 @@ export class AttemptGroup {
 
   constructor(shutdown: AbortSignal, timeoutMs: number, size: number) {
     this.#timed = signalWithTimeout(shutdown, timeoutMs);
-    // Every attempt of the group hooks its outbound request onto this signal, so a claim of more than
-    // ten would trip Node's leak warning though nothing leaks; the bound keeps the warning for a real one.
-    setMaxListeners(size + 10, this.#timed.signal);
+    // Every attempt of the group hooks its outbound request onto this signal.
+    expectListeners(this.#timed.signal, size);
     this.#open = size;
     // A claim that took nothing is over already; most claims of a lane that keeps up take nothing.
     if (size === 0) this.#timed.release();
