@@ -42,9 +42,9 @@ const TARGET = {
 
 /**
  * The machine the absolute throughput targets were set on: its bare server answered about 60,000 posts/s
- * (issue #2). A machine whose system calls cost more (this one under nested virtualisation answers 14,000–
- * 17,000) moves every figure with it, so beside each absolute target stands that target scaled by the bare
- * rate of the same run. The scaled verdict only says where the figure stands; the target stays absolute.
+ * (issue #2). A machine whose system calls cost more (one under nested virtualisation answered 13,400–17,400)
+ * moves every figure with it, so beside each absolute target stands that target scaled by the bare rate of the
+ * same run. The scaled verdict only says where the figure stands; the target stays absolute.
  */
 const REFERENCE_BARE_POSTS_PER_SEC = 60_000;
 
