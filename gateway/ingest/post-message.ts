@@ -163,6 +163,7 @@ async function commitGroup(
 ): Promise<{ results: IngestResult[]; planned: PlannedDelivery[] }> {
   const now = deps.now();
   const nowMs = now.getTime();
+  const receivedPosition = now.toISOString();
   return deps.db.transaction().execute(async (trx) => {
     const results: IngestResult[] = new Array(events.length);
     const fresh: Array<{ index: number; row: MessagesTable; message: CanonicalMessage }> = [];
@@ -231,6 +232,7 @@ async function commitGroup(
         adapter.name,
         target,
         nowMs,
+        receivedPosition,
         sequences.next(adapter.name, target),
       );
       rows.push(row);
@@ -343,6 +345,7 @@ function deliveryRow(
   adapter: string,
   target: DeliveryTarget,
   nowMs: number,
+  receivedPosition: string,
   sequence: number,
 ): DeliveriesTable {
   return {
@@ -353,7 +356,7 @@ function deliveryRow(
     target_label: target.label ?? null,
     ordering_key: target.orderingKey ?? null,
     sequence_key: target.sequenceKey ?? target.orderingKey ?? null,
-    ordering_position: target.orderingPosition ?? new Date(nowMs).toISOString(),
+    ordering_position: target.orderingPosition ?? receivedPosition,
     sequence,
     status: 'pending',
     attempts: 0,
