@@ -248,9 +248,9 @@ function openTarget(ctx: WebhooksContext, row: RecipientRow, now: number): SendT
 }
 
 /**
- * Counts events the authorisation filter kept back in plan(). plan() runs inside the ingest
- * transaction and must not write, so the counts are written just after it, outside that
- * transaction (on SQLite the single connection is free again only then).
+ * Counts events the authorisation filter kept back in plan(). plan() must not write (on SQLite it
+ * runs inside the ingest transaction), so the counts are written just after the group, on their own
+ * (on SQLite the single connection is free again only then).
  */
 class FilteredCounter {
   #pending = new Map<string, number>();

@@ -138,16 +138,19 @@ export interface AccountView {
   readonly disabled: boolean;
 }
 
-/** Read access offered to `plan()`, inside the ingest transaction. */
+/**
+ * Read access offered to `plan()`: inside the ingest transaction on SQLite; on PostgreSQL just before
+ * the one statement that writes the group (READ COMMITTED gives each statement its own snapshot either way).
+ */
 export interface PlanContext {
-  /** The API account with this client id, read in the ingest transaction; accounts are the core's tables. */
+  /** The API account with this client id, read as `db` reads; accounts are the core's tables. */
   account(clientId: string): Promise<AccountView | undefined>;
-  /** The ingest transaction. Read only: `plan()` must not write. */
+  /** The ingest's connection. Read only: `plan()` must not write. */
   readonly db: Kysely<any>;
   /**
-   * Lives for one ingest transaction, which commits many messages together: a lookup that every
-   * message of the group needs (a topic's subscribers) is read once and kept here, by a key the
-   * adapter chooses. Consistent because the whole group reads in the same transaction.
+   * Lives for one ingest group, which commits many messages together: a lookup that every message of
+   * the group needs (a topic's subscribers) is read once and kept here, by a key the adapter chooses,
+   * so that the whole group is planned from the same answer.
    */
   readonly memo: Map<string, unknown>;
 }
@@ -192,7 +195,7 @@ export interface AdapterHealth {
 /** The running adapter, made by `AdapterDefinition.create()`. */
 export interface AdapterInstance {
   /**
-   * Called inside the ingest transaction for each accepted message of a type in `accepts`.
+   * Called while the ingest group is written, for each accepted message of a type in `accepts`.
    * Reads only, from `ctx.db`; no partner is called. Returns the targets that get a delivery
    * (none is fine: a webhook topic without subscribers).
    */

@@ -11,8 +11,10 @@ import { createIngest } from '../../gateway/ingest/post-message.ts';
 import { adapterDeliveries } from '../../gateway/management/adapter-deliveries.ts';
 import { openStore, type Store, type StoreOptions } from '../../gateway/store/db.ts';
 import type { DeliveriesTable, MessagesTable } from '../../gateway/store/schema.ts';
-import { describeEachBackend, type Backend } from '../helpers/backends.ts';
+import { describeBackend, describeEachBackend, type Backend } from '../helpers/backends.ts';
 import { accountChangedEvent } from '../helpers/gateway.ts';
+import type { CanonicalMessage } from '../../gateway/adapter-kit/index.ts';
+import type { LoadedAdapter } from '../../gateway/registry.ts';
 
 const NO_ADAPTER_MIGRATIONS = new Map();
 const DB_MODULE = new URL('../../gateway/store/db.ts', import.meta.url).pathname;
@@ -58,6 +60,34 @@ function delivery(messageId: string, overrides: Partial<DeliveriesTable> = {}): 
     finished_at: null,
     ...overrides,
   };
+}
+
+/** Plans one delivery per message to target `t`, numbered per subject, as the webhooks adapter does. */
+function sequencingAdapter(): LoadedAdapter {
+  return {
+    name: 'seq',
+    definition: {} as LoadedAdapter['definition'],
+    instance: {
+      plan: async (m: CanonicalMessage) => [{ target: 't', sequenceKey: m.subject ?? 'none' }],
+    } as unknown as LoadedAdapter['instance'],
+    accepts: new Set([accountChangedEvent().type as string]),
+    periodic: false,
+    retryPolicy: () =>
+      ({ delaysMs: [], afterLast: 'fail' }) as unknown as ReturnType<LoadedAdapter['retryPolicy']>,
+    retryPolicySource: () => 'default',
+  };
+}
+
+function ingestOn(store: Store) {
+  return createIngest({
+    db: store.db,
+    dialect: store.dialect,
+    validator: createCanonicalValidator(),
+    adapters: () => [sequencingAdapter()],
+    log: pino({ level: 'silent' }),
+    now: () => new Date(),
+    onCommitted: () => undefined,
+  });
 }
 
 // store.pg.test.ts: the SQLite half always runs, the PostgreSQL half needs the server.
@@ -241,6 +271,27 @@ describeEachBackend('store', (backend: () => Backend) => {
     assert.deepEqual(rows.map((r) => r.id).sort(), [first.id, ids[0], ids[2], ids[3]].sort());
   });
 
+  it('stores each group with its deliveries, numbered per sequence key on from the groups before', async function () {
+    const store = open(namespace());
+    await store.migrate(NO_ADAPTER_MIGRATIONS);
+    const ingest = ingestOn(store);
+    const event = (subject: string) => ({ ...accountChangedEvent(), subject });
+    const first = await ingest.postMany([event('a'), event('b'), event('a')]);
+    const second = await ingest.postMany([event('a'), event('b')]);
+    const results = [...first, ...second];
+    assert.ok(results.every((r) => r.ok && !r.duplicate && r.deliveries.length === 1));
+    const rows = await store.db
+      .selectFrom('deliveries')
+      .innerJoin('messages', 'messages.id', 'deliveries.message_id')
+      .select(['messages.id', 'deliveries.sequence_key', 'deliveries.sequence', 'deliveries.status'])
+      .execute();
+    const sequenceOf = new Map(rows.map((r) => [r.id, `${r.sequence_key}:${r.sequence}:${r.status}`]));
+    assert.deepEqual(
+      results.map((r) => (r.ok ? sequenceOf.get(r.id) : undefined)),
+      ['a:1:pending', 'b:1:pending', 'a:2:pending', 'a:3:pending', 'b:2:pending'],
+    );
+  });
+
   it('claims due deliveries, re-takes expired leases and holds later ones of an ordering key', async function () {
     const store = open(namespace());
     await store.migrate(NO_ADAPTER_MIGRATIONS);
@@ -422,5 +473,51 @@ describeEachBackend('store', (backend: () => Backend) => {
       [['r4', 1]],
       'failures finished in (after, until], of this adapter',
     );
+  });
+});
+
+// Only PostgreSQL lets two processes write at once; SQLite serialises them on its write lock.
+describeBackend('postgres-bullmq', 'ingest beside another process', (backend: () => Backend) => {
+  it("answers an event that another process stores while the group is written with that process's message, planning nothing for it", async function () {
+    const { env } = backend();
+    const where = {
+      sqliteFile: ':memory:',
+      databaseUrl: env.DATABASE_URL as string,
+      databaseSchema: env.KOPPEL_DATABASE_SCHEMA as string,
+    };
+    const [store, other] = [openStore({ ...where, poolSize: 2 }), openStore({ ...where, poolSize: 2 })];
+    try {
+      await store.migrate(NO_ADAPTER_MIGRATIONS);
+      const contested = accountChangedEvent();
+      const alongside = accountChangedEvent();
+      const otherId = randomUUID();
+      let answered: Awaited<ReturnType<ReturnType<typeof ingestOn>['postMany']>> | undefined;
+      // The other process's insert is not committed yet: this group's check cannot see it, and its
+      // insert of the same (source, id) waits for that commit, then skips the row.
+      await other.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('messages')
+          .values(
+            message({ id: otherId, source: contested.source as string, event_id: contested.id as string }),
+          )
+          .execute();
+        void ingestOn(store)
+          .postMany([alongside, contested])
+          .then((results) => (answered = results));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(answered, undefined, 'the group waits for the other process to commit');
+      });
+      while (answered === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      const [mine, theirs] = answered;
+      assert.ok(mine?.ok && !mine.duplicate && mine.deliveries.length === 1);
+      assert.deepEqual(theirs, { ok: true, id: otherId, duplicate: true, deliveries: [] });
+      const deliveries = await store.db.selectFrom('deliveries').select('message_id').execute();
+      assert.deepEqual(
+        deliveries.map((d) => d.message_id),
+        [mine.id],
+      );
+    } finally {
+      await Promise.all([store.close(), other.close()]);
+    }
   });
 });
