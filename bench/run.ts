@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDurablePostgres, type TestPostgres } from '../test/helpers/servers/postgres.ts';
+import type { BareWork } from './bare-server.ts';
 import { runExtraBenches } from './extra.ts';
 import { loadTool, type LoadResult } from './load.ts';
 import { cpuText, fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
@@ -86,6 +87,49 @@ if (wanted('bare')) {
     verdict: '',
   });
 }
+/**
+ * The issue's floors on the reference machine, in posts/s: what parsing and validating a message, and
+ * then storing it, leave of the bare server's rate. Measured in the same run they say how far this
+ * machine's JavaScript and SQLite, not only its system calls, are from that machine's.
+ */
+const REFERENCE_FLOORS: Record<
+  Exclude<BareWork, 'none'>,
+  { selector: string; label: string; perSec: number }
+> = {
+  validate: {
+    selector: 'floor-validate',
+    label: 'JSON.parse and the canonical schema validation before the 202',
+    perSec: 42_000,
+  },
+  'validate-store': {
+    selector: 'floor-store',
+    label:
+      'the same and one insert into SQLite, one commit per post before the 202 (WAL, synchronous=NORMAL; the gateway shares one commit among concurrent posts)',
+    perSec: 27_000,
+  },
+};
+for (const [work, floor] of Object.entries(REFERENCE_FLOORS) as Array<
+  [BareWork, (typeof REFERENCE_FLOORS)['validate']]
+>) {
+  if (!wanted(floor.selector)) continue;
+  progress(`bare node:http server with ${floor.label} …`);
+  const result = await measureBare(settings, work);
+  const figure = `${fmt.rate(result.requestsPerSec, 'posts/s')}, p50 ${fmt.ms(result.p50Ms)}, p99 ${fmt.ms(result.p99Ms)}`;
+  progress(`${floor.selector}: ${figure}`);
+  rows.push({
+    section: 'baseline',
+    scenario: `bare node:http with ${floor.label}, single posts, ${settings.connections} clients`,
+    figure,
+    baseline: bare ? fmt.rate(bare.requestsPerSec, 'posts/s') : '',
+    ratio: bare ? fmt.ratio(result.requestsPerSec, bare.requestsPerSec) : '',
+    target: '',
+    verdict: '',
+  });
+  notes.push(
+    `The ${floor.selector} baseline answered ${fmt.rate(result.requestsPerSec, 'posts/s')}, ${fmt.ratio(result.requestsPerSec, floor.perSec)} of the ${fmt.rate(floor.perSec, 'posts/s')} measured on the machine the targets were set on.`,
+  );
+}
+
 const baseline = bare ? fmt.rate(bare.requestsPerSec, 'posts/s') : 'not measured';
 const share = (perSec: number): string => (bare ? fmt.ratio(perSec, bare.requestsPerSec) : 'n/a');
 const scaledTarget = (target: number, figure: number, unit: string): string => {

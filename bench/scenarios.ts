@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { accountChangedEvent } from '../test/helpers/gateway.ts';
 import { startRedis, type TestRedis } from '../test/helpers/servers/redis.ts';
+import type { BareWork } from './bare-server.ts';
 import { startChild, type ChildHandle } from './child.ts';
 import type { TestPostgres } from '../test/helpers/servers/postgres.ts';
 import type { GatewayReady, StoreCounts } from './gateway-server.ts';
@@ -234,10 +235,11 @@ async function warmAndLoad(
   return runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
 }
 
-export async function measureBare(settings: BenchSettings): Promise<LoadResult> {
-  const bare = await startChild<{ url: string }>('./bare-server.ts');
+/** The bare server, or one of its floors (bare-server.ts); a floor that answered anything but 202 is refused. */
+export async function measureBare(settings: BenchSettings, work: BareWork = 'none'): Promise<LoadResult> {
+  const bare = await startChild<{ url: string }>('./bare-server.ts', { env: { BENCH_BARE_WORK: work } });
   try {
-    return await warmAndLoad(
+    const result = await warmAndLoad(
       {
         url: `${bare.ready.url}/v1/messages`,
         contentType: 'application/json',
@@ -247,6 +249,9 @@ export async function measureBare(settings: BenchSettings): Promise<LoadResult> 
       },
       settings,
     );
+    if (result.errors > 0)
+      throw new Error(`the ${work} baseline answered ${result.errors} posts with an error`);
+    return result;
   } finally {
     await bare.stop();
   }
