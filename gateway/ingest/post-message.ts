@@ -195,7 +195,7 @@ async function commitGroup(
     const known = group.fresh.filter((f) => !inserted.has(f.row.id));
     if (known.length > 0) await findDuplicates(trx, deps.dialect, known, results);
     const stored = group.fresh.filter((f) => inserted.has(f.row.id));
-    const { rows, planned } = await planDeliveries(deps, trx, group, stored, results);
+    const { rows, planned } = await planDeliveries(deps, trx, group, stored, results, 'from-store');
     await insertRows(trx, deps.dialect, 'deliveries', DELIVERY_COLUMNS, rows);
     answerRepeats(group, results);
     return { results, planned };
@@ -270,14 +270,24 @@ async function commitInOneStatement(
 }
 
 /**
+ * The last number stored for a key, as a correlated subquery: one index seek, where a GROUP BY would
+ * read every earlier delivery of the key. ORDER BY … LIMIT 1 rather than max(): PostgreSQL turns
+ * max() into that seek only when its statistics say the key has many rows, and a table that grew
+ * faster than autovacuum analyses it got an aggregate over all of them instead (4.9 ms against
+ * 0.05 ms over 20,000 deliveries of one key, EXPLAIN ANALYZE before ANALYZE).
+ */
+const lastSequenceOf = (adapter: string, target: string, sequenceKey: string): string =>
+  `(select d.sequence from deliveries d
+    where d.adapter = ${adapter} and d.target = ${target} and d.sequence_key = ${sequenceKey}
+    order by d.sequence desc limit 1)`;
+
+/**
  * The rows carry their number within the group; the statement adds the key's last stored number, so
  * that numbering costs no round trip of its own. The subquery reads the snapshot from before the
  * statement, so it never sees the rows being inserted.
  */
-const SEQUENCE_IN_STATEMENT = `p.sequence + case when p.sequence_key is null then 0 else coalesce(
-      (select d.sequence from deliveries d
-        where d.adapter = p.adapter and d.target = p.target and d.sequence_key = p.sequence_key
-        order by d.sequence desc limit 1), 0) end`;
+const SEQUENCE_IN_STATEMENT = `p.sequence + case when p.sequence_key is null then 0
+      else coalesce(${lastSequenceOf('p.adapter', 'p.target', 'p.sequence_key')}, 0) end`;
 
 const INGEST_POSTGRES = `
   with input as (
@@ -299,8 +309,9 @@ const INGEST_POSTGRES = `
   select (select count(*) from known) as known, (select count(*) from stored) as stored`;
 
 /**
- * Asks every adapter for its targets of each stored message, numbers them, and answers each stored
- * message with its planned deliveries; the delivery rows to insert.
+ * Asks every adapter for its targets of each stored message, numbers them (on from the stored numbers,
+ * or within the group for a statement that adds those itself), and answers each stored message with
+ * its planned deliveries; the delivery rows to insert.
  */
 async function planDeliveries(
   deps: IngestDeps,
@@ -308,7 +319,7 @@ async function planDeliveries(
   group: PreparedGroup,
   stored: readonly Fresh[],
   results: IngestResult[],
-  numbering: 'from-store' | 'in-statement' = 'from-store',
+  numbering: 'from-store' | 'in-statement',
 ): Promise<{ rows: DeliveriesTable[]; planned: PlannedDelivery[] }> {
   const memo = new Map<string, unknown>();
   const plans: Array<{ message: Fresh; adapter: LoadedAdapter; target: DeliveryTarget }> = [];
@@ -507,19 +518,14 @@ class SequenceAllocator {
     const last = new Map<string, number>();
     for (const { adapter, target, keys } of wanted.values()) {
       for (const slice of powerOfTwoSlices([...keys])) {
-        // The last number per key in a correlated subquery: each is one index seek, where a GROUP BY
-        // would read every earlier delivery of the key. ORDER BY … LIMIT 1 rather than max(): PostgreSQL
-        // turns max() into that seek only when its statistics say the key has many rows, and a table
-        // that grew faster than autovacuum analyses it got an aggregate over all of them instead
-        // (4.9 ms against 0.05 ms over 20,000 deliveries of one key, EXPLAIN ANALYZE before ANALYZE).
         const text = statementText(
           `ingest:sequences:${dialect}:${slice.length}`,
           () => `with k (sequence_key) as (values ${tuples(dialect, slice.length, 1)})
-            select k.sequence_key, (select d.sequence from deliveries d
-              where d.adapter = ${parameterList(dialect, 1, slice.length)}
-                and d.target = ${parameterList(dialect, 1, slice.length + 1)}
-                and d.sequence_key = k.sequence_key
-              order by d.sequence desc limit 1) as max
+            select k.sequence_key, ${lastSequenceOf(
+              parameterList(dialect, 1, slice.length),
+              parameterList(dialect, 1, slice.length + 1),
+              'k.sequence_key',
+            )} as max
             from k`,
         );
         const found = await runStatement<{ sequence_key: string; max: number | string | null }>(trx, text, [
