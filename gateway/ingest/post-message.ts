@@ -67,7 +67,7 @@ interface Pending {
 /** Messages per transaction; beyond it the next group starts at once. */
 const GROUP_LIMIT = 1000;
 
-const MESSAGE_COLUMNS = allColumns<MessagesTable>()([
+export const MESSAGE_COLUMNS = allColumns<MessagesTable>()([
   'id',
   'source',
   'event_id',
