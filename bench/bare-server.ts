@@ -12,16 +12,15 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { v7 as timeOrderedId } from 'uuid';
 import { createCanonicalValidator } from '../gateway/ingest/canonical-validator.ts';
-import { MESSAGE_COLUMNS } from '../gateway/ingest/post-message.ts';
+import { MESSAGE_COLUMNS, messageRow } from '../gateway/ingest/post-message.ts';
 import { insertRows } from '../gateway/store/bulk.ts';
 import { openStore } from '../gateway/store/db.ts';
 import { serveParent } from './child.ts';
 
 export type BareWork = 'none' | 'validate' | 'validate-store';
 
-type Event = { id: string; source: string; type: string; subject?: unknown; time?: unknown };
+type Event = Parameters<typeof messageRow>[0];
 
 const work = (process.env.BENCH_BARE_WORK ?? 'none') as BareWork;
 const validator = work === 'none' ? undefined : createCanonicalValidator();
@@ -34,18 +33,7 @@ async function openFloorStore(): Promise<{ insert(event: Event): Promise<void>; 
   await store.migrate(new Map());
   return {
     insert: (event) =>
-      insertRows(store.db, 'sqlite', 'messages', MESSAGE_COLUMNS, [
-        {
-          id: timeOrderedId(),
-          source: event.source,
-          event_id: event.id,
-          type: event.type,
-          subject: typeof event.subject === 'string' ? event.subject : null,
-          event_time: typeof event.time === 'string' ? event.time : null,
-          received_at: Date.now(),
-          envelope: JSON.stringify(event),
-        },
-      ]),
+      insertRows(store.db, 'sqlite', 'messages', MESSAGE_COLUMNS, [messageRow(event, Date.now())]),
     close: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

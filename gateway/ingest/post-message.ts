@@ -202,6 +202,20 @@ async function commitGroup(
   });
 }
 
+/** A validated event as its messages row, with a new Koppel message id. */
+export function messageRow(event: Pending['event'], receivedAt: number): MessagesTable {
+  return {
+    id: timeOrderedId(),
+    source: event.source,
+    event_id: event.id,
+    type: event.type,
+    subject: typeof event.subject === 'string' ? event.subject : null,
+    event_time: typeof event.time === 'string' ? event.time : null,
+    received_at: receivedAt,
+    envelope: JSON.stringify(event),
+  };
+}
+
 function prepareGroup(events: readonly Pending['event'][], now: Date): PreparedGroup {
   const nowMs = now.getTime();
   const fresh: Fresh[] = [];
@@ -215,16 +229,7 @@ function prepareGroup(events: readonly Pending['event'][], now: Date): PreparedG
       repeats.push({ index, earlier });
       continue;
     }
-    const row: MessagesTable = {
-      id: timeOrderedId(),
-      source: event.source,
-      event_id: event.id,
-      type: event.type,
-      subject: typeof event.subject === 'string' ? event.subject : null,
-      event_time: typeof event.time === 'string' ? event.time : null,
-      received_at: nowMs,
-      envelope: JSON.stringify(event),
-    };
+    const row = messageRow(event, nowMs);
     inGroup.set(key, fresh.length);
     fresh.push({ index, row, message: toCanonical(row, event) });
   }
