@@ -26,10 +26,10 @@ export const fmt = {
 export const verdict = (pass: boolean): Row['verdict'] => (pass ? 'PASS' : 'MISS');
 
 /** `; gateway CPU 210 µs each (main thread 175 µs)` after a per-unit figure; nothing when /proc could not tell. */
-export function cpuText(cpu: CpuPerUnit | undefined): string {
+export function cpuText(cpu: CpuPerUnit | undefined, whose = 'gateway'): string {
   return cpu === undefined
     ? ''
-    : `; gateway CPU ${cpu.allUs.toFixed(0)} µs each (main thread ${cpu.mainUs.toFixed(0)} µs)`;
+    : `; ${whose} CPU ${cpu.allUs.toFixed(0)} µs each (main thread ${cpu.mainUs.toFixed(0)} µs)`;
 }
 
 export function machineLine(): string {

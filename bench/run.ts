@@ -2,12 +2,13 @@
  * `npm run bench`: Koppel's throughput and latency against a bare node:http server measured in the
  * same run, on embedded SQLite and on PostgreSQL + Redis, then the adapters' own benches. Prints a
  * table and writes it to bench/results/latest.md. Settings: see `settingsFromEnv()` (BENCH_SECONDS,
- * BENCH_ONLY=bare,sqlite-single,webhooks-pg,… to run a subset, BENCH_PROFILE=1 for CPU profiles of
+ * BENCH_ONLY=bare,sqlite-single,floor-bullmq,webhooks-pg,… to run a subset, BENCH_PROFILE=1 for CPU profiles of
  * the gateway).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDurablePostgres, type TestPostgres } from '../test/helpers/servers/postgres.ts';
+import type { TestRedis } from '../test/helpers/servers/redis.ts';
 import type { BareWork } from './bare-server.ts';
 import { runExtraBenches } from './extra.ts';
 import { loadTool, type LoadResult } from './load.ts';
@@ -17,6 +18,7 @@ import {
   measureBare,
   measureEndToEnd,
   measureIngest,
+  measureQueueFloor,
   measureWebhooks,
   postgresRedisBackend,
   RESULTS_DIR,
@@ -143,10 +145,11 @@ const receiver = await startReceiver();
 let postgres: TestPostgres | null = null;
 try {
   await runBackend(sqliteBackend, true);
-  if (['pg-single', 'pg-batch', 'pg-e2e', 'webhooks-pg'].some(wanted)) {
+  if (['pg-single', 'pg-batch', 'pg-e2e', 'floor-bullmq', 'webhooks-pg'].some(wanted)) {
     progress('starting PostgreSQL 15 (fsync on) and Redis …');
     postgres = await startDurablePostgres();
     const redis = await startRedis();
+    if (redis && wanted('floor-bullmq')) await measureBullmqFloor(redis);
     if (postgres && redis) await runBackend(postgresRedisBackend(postgres, redis), false);
     else {
       const missing = [postgres ? '' : 'PostgreSQL 15', redis ? '' : 'redis-server']
@@ -428,6 +431,42 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       ratio: '',
       target: `< ${TARGET.rssMb} MB`,
       verdict: verdict(peak < TARGET.rssMb),
+    });
+  }
+}
+
+/**
+ * What BullMQ alone completes on this run's Redis, the floor under every delivery on PostgreSQL + Redis:
+ * beside the webhooks target it says how much of the machine's dispatch that target asks for.
+ */
+async function measureBullmqFloor(redis: TestRedis): Promise<void> {
+  progress('PostgreSQL + Redis: BullMQ alone, jobs that do nothing …');
+  try {
+    const f = await measureQueueFloor(redis, settings);
+    const figure = `${fmt.rate(f.jobsPerSec, 'jobs/s')}${cpuText(f.cpuUsPerJob, 'its process')}`;
+    progress(`floor-bullmq: ${figure}`);
+    rows.push({
+      section: 'PostgreSQL + Redis',
+      scenario: `BullMQ alone: ${f.jobs} jobs added ${settings.batchSize} at a time, completed by a worker that does nothing, at the gateway's concurrency (the floor under every delivery)`,
+      figure,
+      baseline: '',
+      ratio: '',
+      target: '',
+      verdict: '',
+    });
+    notes.push(
+      `BullMQ alone completed ${fmt.rate(f.jobsPerSec, 'jobs/s')} on this run's Redis; the webhooks target on PostgreSQL + Redis, ${fmt.rate(TARGET.webhooksPerSec.pg, 'deliveries/s')}, is ${fmt.ratio(TARGET.webhooksPerSec.pg, f.jobsPerSec)} of it, before any store statement, signature or outbound request.`,
+    );
+  } catch (error) {
+    progress(`floor-bullmq failed: ${(error as Error).stack ?? String(error)}`);
+    rows.push({
+      section: 'PostgreSQL + Redis',
+      scenario: 'BullMQ alone (floor-bullmq)',
+      figure: describe(error),
+      baseline: '',
+      ratio: '',
+      target: '',
+      verdict: 'ERROR',
     });
   }
 }

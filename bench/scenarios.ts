@@ -257,6 +257,39 @@ export async function measureBare(settings: BenchSettings, work: BareWork = 'non
   }
 }
 
+export interface QueueFloorFigures {
+  readonly jobs: number;
+  readonly jobsPerSec: number;
+  readonly cpuUsPerJob: CpuPerUnit | undefined;
+}
+
+/**
+ * BullMQ alone on this run's Redis (queue-floor.ts): `settings.endToEndMessages` jobs added
+ * `settings.batchSize` at a time after a warm-up of a tenth as many, completed by a worker that does
+ * nothing, at the gateway's default concurrency.
+ */
+export async function measureQueueFloor(
+  redis: TestRedis,
+  settings: BenchSettings,
+): Promise<QueueFloorFigures> {
+  const floor = await startChild<Record<string, never>>('./queue-floor.ts', {
+    env: { REDIS_URL: redis.url },
+  });
+  try {
+    const run = (jobs: number) => floor.call<{ seconds: number }>('run', { jobs, bulk: settings.batchSize });
+    await run(Math.ceil(settings.endToEndMessages / 10));
+    const before = cpuTime(floor.pid);
+    const { seconds } = await run(settings.endToEndMessages);
+    return {
+      jobs: settings.endToEndMessages,
+      jobsPerSec: settings.endToEndMessages / seconds,
+      cpuUsPerJob: cpuPerUnit(before, cpuTime(floor.pid), settings.endToEndMessages),
+    };
+  } finally {
+    await floor.stop();
+  }
+}
+
 /**
  * Authenticated, validated, stored, deliveries planned: POST /v1/messages (or /batch) to a gateway
  * of role `api`. On SQLite that process has no dispatcher, so the figure is ingest alone; on

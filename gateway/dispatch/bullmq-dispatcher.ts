@@ -17,7 +17,8 @@ interface DeliveryJob {
   readonly deliveryId: string;
 }
 
-const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true } as const;
+/** Finished jobs leave Redis at once: the store keeps the record of every attempt. */
+export const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true } as const;
 const PERIODIC_QUEUE = 'periodic';
 
 /**
