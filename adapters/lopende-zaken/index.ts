@@ -1,5 +1,6 @@
 import {
   delivered,
+  groupBy,
   minutes,
   rejected,
   skipped,
@@ -139,11 +140,7 @@ export async function createLopendeZaken(
     });
 
     const reachability = await reachabilityOf(pending, attempt);
-    const groups = new Map<string, Pending[]>();
-    for (const item of pending) {
-      const key = item.delivery.orderingKey ?? item.delivery.id;
-      groups.set(key, [...(groups.get(key) ?? []), item]);
-    }
+    const groups = groupBy(pending, (item) => item.delivery.orderingKey ?? item.delivery.id);
     await eachLimited([...groups.values()], settings.sendConcurrency, async (group) => {
       let waitingFor: Pending | undefined;
       for (const item of group) {

@@ -168,6 +168,18 @@ export function memoised<T>(memo: Map<string, unknown>, key: string, load: () =>
   return value;
 }
 
+/** The items by key, each group in the items' order (Map.groupBy, which Node 20 lacks). */
+export function groupBy<T, K>(items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
 /** Work an adapter wants done on a timer, once per cluster (BullMQ job scheduler or a store lease). */
 export interface PeriodicJob {
   /** Unique within the adapter; the cluster-wide name is `<adapter>:<name>`. */

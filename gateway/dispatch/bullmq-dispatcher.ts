@@ -1,5 +1,6 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { groupBy } from '../adapter-kit/index.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
 import type { AttemptGroup } from './run-attempt.ts';
@@ -77,9 +78,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
   async function enqueue(deliveries: readonly DueDelivery[]): Promise<void> {
     const nowMs = options.now().getTime();
-    const byAdapter = new Map<string, DueDelivery[]>();
-    for (const d of deliveries) byAdapter.set(d.adapter, [...(byAdapter.get(d.adapter) ?? []), d]);
-    for (const [adapter, list] of byAdapter) {
+    for (const [adapter, list] of groupBy(deliveries, (d) => d.adapter)) {
       const queue = queueOf(adapter);
       if (!queue) continue;
       await queue.addBulk(

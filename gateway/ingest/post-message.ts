@@ -3,7 +3,7 @@
 import { v7 as timeOrderedId } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { CanonicalMessage, DeliveryTarget } from '../adapter-kit/index.ts';
+import { groupBy, type CanonicalMessage, type DeliveryTarget } from '../adapter-kit/index.ts';
 import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
 import {
   allColumns,
@@ -436,13 +436,7 @@ async function findDuplicates(
   results: IngestResult[],
 ): Promise<void> {
   // Per source, so that the (source, event_id) unique index answers: event ids alone would scan.
-  const bySource = new Map<string, Array<{ index: number; row: MessagesTable }>>();
-  for (const f of fresh) {
-    const group = bySource.get(f.row.source);
-    if (group) group.push(f);
-    else bySource.set(f.row.source, [f]);
-  }
-  for (const [source, group] of bySource) {
+  for (const [source, group] of groupBy(fresh, (f) => f.row.source)) {
     for (const slice of powerOfTwoSlices(group)) {
       const text = statementText(
         `ingest:duplicates:${dialect}:${slice.length}`,
