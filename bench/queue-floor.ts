@@ -1,28 +1,32 @@
 /**
  * The floor of dispatch on Redis: a BullMQ queue and worker set up as the gateway's dispatcher sets
- * them up (one shared connection, its job options, job id = a new id per job, as many jobs in flight
- * as KOPPEL_CONCURRENCY allows by default), whose processor does nothing. Jobs are added in bulk as ingest adds a group's
- * deliveries. What it completes per second and what each job costs this process is what every
- * delivery on PostgreSQL + Redis pays before its store statements and its outbound request.
+ * them up (one shared connection, its job and worker options at the default configuration, a new job
+ * id per job), whose processor does nothing. Jobs are added in bulk, as ingest adds a group's
+ * deliveries. What it completes per second, and what each job costs this process, every delivery on
+ * PostgreSQL + Redis pays before its store statements and its outbound request.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../gateway/config/load-config.ts';
-import { JOB_DEFAULTS } from '../gateway/dispatch/bullmq-dispatcher.ts';
+import { deliveryWorkerOptions, JOB_DEFAULTS } from '../gateway/dispatch/bullmq-dispatcher.ts';
 import { serveParent } from './child.ts';
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl) throw new Error('REDIS_URL is required');
 const prefix = `bench-floor-${randomUUID()}`;
-// The bench runs the gateway with the default, as `npm start` does.
-const { concurrency } = loadConfig({});
+// The bench runs the gateway with the defaults, as `npm start` does.
+const { concurrency, leaseMs } = loadConfig({});
 
 const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const queue = new Queue('floor', { connection, prefix });
 let completed = 0;
 let waiter: { count: number; resolve(): void } | undefined;
-const worker = new Worker('floor', async () => undefined, { connection, prefix, concurrency });
+const worker = new Worker('floor', async () => undefined, {
+  connection,
+  prefix,
+  ...deliveryWorkerOptions(concurrency, leaseMs),
+});
 worker.on('completed', () => {
   completed += 1;
   if (waiter && completed >= waiter.count) waiter.resolve();

@@ -149,9 +149,11 @@ try {
     progress('starting PostgreSQL 15 (fsync on) and Redis …');
     postgres = await startDurablePostgres();
     const redis = await startRedis();
-    if (redis && wanted('floor-bullmq')) await measureBullmqFloor(redis);
-    if (postgres && redis) await runBackend(postgresRedisBackend(postgres, redis), false);
-    else {
+    if (postgres && redis) {
+      const backend = postgresRedisBackend(postgres, redis);
+      await measureBullmqFloor(redis, backend.label);
+      await runBackend(backend, false);
+    } else {
       const missing = [postgres ? '' : 'PostgreSQL 15', redis ? '' : 'redis-server']
         .filter(Boolean)
         .join(' and ');
@@ -201,25 +203,8 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
   const peaks: number[] = [];
   const section = backend.label;
   const key = backend.key;
-  /** `selector` is the BENCH_ONLY name of the scenario. */
-  const guard = async (selector: string, scenario: string, measure: () => Promise<void>): Promise<void> => {
-    if (!wanted(selector)) return;
-    progress(`${section}: ${scenario} …`);
-    try {
-      await measure();
-    } catch (error) {
-      progress(`${section}: ${scenario} failed: ${(error as Error).stack ?? String(error)}`);
-      rows.push({
-        section,
-        scenario,
-        figure: describe(error),
-        baseline: '',
-        ratio: '',
-        target: '',
-        verdict: 'ERROR',
-      });
-    }
-  };
+  const guard = (selector: string, scenario: string, measure: () => Promise<void>): Promise<void> =>
+    guarded(section, selector, scenario, measure);
   const check = (scenario: string, figures: IngestFigures, perRequest: number): void => {
     const expected = figures.load.requests * perRequest;
     if (figures.load.errors > 0)
@@ -436,17 +421,44 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
 }
 
 /**
+ * Runs one scenario when BENCH_ONLY wants it (`selector` is its name there); a failure becomes an ERROR
+ * row of its section, and the bench goes on.
+ */
+async function guarded(
+  section: string,
+  selector: string,
+  scenario: string,
+  measure: () => Promise<void>,
+): Promise<void> {
+  if (!wanted(selector)) return;
+  progress(`${section}: ${scenario} …`);
+  try {
+    await measure();
+  } catch (error) {
+    progress(`${section}: ${scenario} failed: ${(error as Error).stack ?? String(error)}`);
+    rows.push({
+      section,
+      scenario,
+      figure: describe(error),
+      baseline: '',
+      ratio: '',
+      target: '',
+      verdict: 'ERROR',
+    });
+  }
+}
+
+/**
  * What BullMQ alone completes on this run's Redis, the floor under every delivery on PostgreSQL + Redis:
  * beside the webhooks target it says how much of the machine's dispatch that target asks for.
  */
-async function measureBullmqFloor(redis: TestRedis): Promise<void> {
-  progress('PostgreSQL + Redis: BullMQ alone, jobs that do nothing …');
-  try {
+async function measureBullmqFloor(redis: TestRedis, section: string): Promise<void> {
+  await guarded(section, 'floor-bullmq', 'BullMQ alone, jobs that do nothing', async () => {
     const f = await measureQueueFloor(redis, settings);
     const figure = `${fmt.rate(f.jobsPerSec, 'jobs/s')}${cpuText(f.cpuUsPerJob, 'its process')}`;
     progress(`floor-bullmq: ${figure}`);
     rows.push({
-      section: 'PostgreSQL + Redis',
+      section,
       scenario: `BullMQ alone: ${f.jobs} jobs added ${settings.batchSize} at a time, completed by a worker that does nothing, at the gateway's concurrency (the floor under every delivery)`,
       figure,
       baseline: '',
@@ -457,18 +469,7 @@ async function measureBullmqFloor(redis: TestRedis): Promise<void> {
     notes.push(
       `BullMQ alone completed ${fmt.rate(f.jobsPerSec, 'jobs/s')} on this run's Redis; the webhooks target on PostgreSQL + Redis, ${fmt.rate(TARGET.webhooksPerSec.pg, 'deliveries/s')}, is ${fmt.ratio(TARGET.webhooksPerSec.pg, f.jobsPerSec)} of it, before any store statement, signature or outbound request.`,
     );
-  } catch (error) {
-    progress(`floor-bullmq failed: ${(error as Error).stack ?? String(error)}`);
-    rows.push({
-      section: 'PostgreSQL + Redis',
-      scenario: 'BullMQ alone (floor-bullmq)',
-      figure: describe(error),
-      baseline: '',
-      ratio: '',
-      target: '',
-      verdict: 'ERROR',
-    });
-  }
+  });
 }
 
 /** An error for a table cell, with its cause (fetch hides the socket error there). */

@@ -22,6 +22,18 @@ interface DeliveryJob {
 export const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true } as const;
 const PERIODIC_QUEUE = 'periodic';
 
+/** How the worker of a continuous adapter takes its jobs (also the bench's BullMQ floor). */
+export function deliveryWorkerOptions(concurrency: number, leaseMs: number) {
+  return {
+    concurrency,
+    // A job held by a dead worker stays "active" in Redis until its lock lapses and the stalled check
+    // returns it; never later than the store's lease, or the sweeper, which skips deliveries that
+    // have a job, cannot help.
+    lockDuration: Math.min(leaseMs, 30_000),
+    stalledInterval: Math.min(leaseMs, 30_000),
+  };
+}
+
 /**
  * Dispatch on Redis with BullMQ: one queue per continuous adapter, job id = delivery id, so a
  * second enqueue of the same delivery is a no-op. A transient outcome moves the job to delayed
@@ -155,12 +167,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
             {
               connection,
               prefix: options.prefix,
-              concurrency: options.concurrency,
-              // A job held by a dead worker stays "active" in Redis until its lock lapses and the stalled
-              // check returns it; never later than the store's lease, or the sweeper, which skips
-              // deliveries that have a job, cannot help.
-              lockDuration: Math.min(options.leaseMs, 30_000),
-              stalledInterval: Math.min(options.leaseMs, 30_000),
+              ...deliveryWorkerOptions(options.concurrency, options.leaseMs),
             },
           ),
         );
