@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { claimDue } from '../../gateway/dispatch/claims.ts';
 import { createCanonicalValidator } from '../../gateway/ingest/canonical-validator.ts';
@@ -518,6 +519,45 @@ describeBackend('postgres-bullmq', 'ingest beside another process', (backend: ()
       );
     } finally {
       await Promise.all([store.close(), other.close()]);
+    }
+  });
+});
+
+describeBackend('postgres-bullmq', 'ingest numbering on PostgreSQL', (backend: () => Backend) => {
+  it("reads each sequence key's last number once, not once per delivery of the key", async function () {
+    const { env } = backend();
+    // One connection, so that the statistics flushed below are those of the backend that ingested.
+    const store = openStore({
+      sqliteFile: ':memory:',
+      databaseUrl: env.DATABASE_URL as string,
+      databaseSchema: env.KOPPEL_DATABASE_SCHEMA as string,
+      poolSize: 1,
+    });
+    try {
+      await store.migrate(NO_ADAPTER_MIGRATIONS);
+      const group = Array.from({ length: 300 }, () => ({
+        ...accountChangedEvent(),
+        subject: 'one-employer',
+      }));
+      const results = await ingestOn(store).postMany(group);
+      assert.ok(results.every((r) => r.ok && !r.duplicate));
+      // Index entries the sequence index handed out: a look-up per delivery met the entries the statement
+      // had just inserted for the key, 300 · 299 / 2 = 44,850 for this group; once per key, none.
+      await sql`select pg_stat_force_next_flush()`.execute(store.db);
+      // The statistics arrive once the backend is idle: until then the deliveries' inserts are not counted.
+      let counts: { inserted: number; read: number } | undefined;
+      for (let i = 0; i < 100 && (counts?.inserted ?? 0) < group.length; i++) {
+        if (counts) await new Promise((resolve) => setTimeout(resolve, 50));
+        const { rows } = await sql<{ inserted: string; read: string }>`
+          select t.n_tup_ins as inserted, i.idx_tup_read as read
+          from pg_stat_user_tables t join pg_stat_user_indexes i using (relid)
+          where t.schemaname = current_schema() and i.indexrelname = 'deliveries_sequence'`.execute(store.db);
+        counts = { inserted: Number(rows[0]?.inserted ?? 0), read: Number(rows[0]?.read ?? 0) };
+      }
+      assert.equal(counts?.inserted, group.length, 'the ingesting backend flushed its statistics');
+      assert.ok(counts.read < group.length, `the sequence index handed out ${counts.read} entries`);
+    } finally {
+      await store.close();
     }
   });
 });
