@@ -1,7 +1,9 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { sql, type Kysely } from 'kysely';
 import { groupBy } from '../adapter-kit/index.ts';
 import type { LoadedAdapter } from '../registry.ts';
+import type { CoreDatabase } from '../store/schema.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
 import type { AttemptGroup } from './run-attempt.ts';
 import { Shutdown, type Dispatcher, type DispatcherParts, type DueDelivery } from './dispatcher.ts';
@@ -54,6 +56,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   const workers: Worker[] = [];
   const shutdown = new Shutdown(options.adapters.length * options.concurrency);
   let sweeper: NodeJS.Timeout | undefined;
+  let stopping = false;
   const intervals = new Map<string, number>();
 
   const queueOf = (adapter: string): Queue<DeliveryJob> | undefined => queues.get(adapter);
@@ -112,34 +115,47 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     }
   }
 
+  /** The deliveries of `page` whose job Redis does not hold: one pipelined EXISTS per page. */
+  async function withoutJob(queue: Queue<DeliveryJob>, page: readonly DueRow[]): Promise<DueRow[]> {
+    if (page.length === 0) return [];
+    const pipeline = connection.pipeline();
+    // The job's hash, the key BullMQ's getJob reads (Queue.toKey(jobId)).
+    for (const d of page) pipeline.exists(queue.toKey(d.id));
+    const answers = (await pipeline.exec()) ?? [];
+    return page.filter((_, i) => {
+      const [error, exists] = answers[i] ?? [new Error('no answer')];
+      if (error) throw error;
+      return exists === 0;
+    });
+  }
+
+  /**
+   * Every due delivery of every continuous adapter, page by page in due order, each page checked
+   * against Redis at once. Not just a first page: when more deliveries than a page wait with their
+   * jobs (a backlog), those without one come after them and would never be found.
+   */
   async function sweep(): Promise<void> {
     const nowMs = options.now().getTime();
-    const names = continuous.map((a) => a.name);
-    if (names.length === 0) return;
-    const due = await options.db
-      .selectFrom('deliveries')
-      .select(['id', 'adapter', 'next_attempt_at'])
-      .where('adapter', 'in', names)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', 'in', ['pending', 'retrying']), eb('next_attempt_at', '<=', nowMs)]),
-          eb.and([eb('status', '=', 'active'), eb('lease_until', '<', nowMs)]),
-        ]),
-      )
-      .orderBy('next_attempt_at')
-      .limit(1000)
-      .execute();
-    const missing: DueDelivery[] = [];
-    await Promise.all(
-      due.map(async (d) => {
-        const job = await queueOf(d.adapter)?.getJob(d.id);
-        if (!job) missing.push({ id: d.id, adapter: d.adapter, dueAt: nowMs });
-      }),
-    );
-    if (missing.length > 0) {
-      options.log.warn({ count: missing.length }, 'deliveries_reenqueued');
-      await enqueue(missing);
+    let reenqueued = 0;
+    for (const adapter of continuous) {
+      const queue = queueOf(adapter.name) as Queue<DeliveryJob>;
+      for (const waiting of DUE_STATES) {
+        for (let after: DueRow | undefined; !stopping;) {
+          const page = await duePage(options.db, adapter.name, waiting, nowMs, after);
+          const missing = await withoutJob(queue, page);
+          if (missing.length > 0) {
+            // fresh: the job was not there a moment ago, so there is no delayed one to promote.
+            await enqueue(
+              missing.map((d) => ({ id: d.id, adapter: adapter.name, dueAt: nowMs, fresh: true })),
+            );
+            reenqueued += missing.length;
+          }
+          if (page.length < SWEEP_PAGE) break;
+          after = page[page.length - 1];
+        }
+      }
     }
+    if (reenqueued > 0) options.log.warn({ count: reenqueued }, 'deliveries_reenqueued');
   }
 
   async function scheduleAll(): Promise<void> {
@@ -210,6 +226,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     },
 
     async stop(graceMs) {
+      stopping = true;
       if (sweeper) clearTimeout(sweeper);
       const closing = Promise.all(workers.map((w) => w.close()));
       await shutdown.finish(closing, graceMs, options.log, () =>
@@ -280,4 +297,38 @@ function createClaimBatcher(
       waiting.push({ id, settle, fail });
       timer ??= setTimeout(() => void flush(), CLAIM_LINGER_MS);
     });
+}
+
+const SWEEP_PAGE = 1000;
+
+/** Waiting deliveries whose time has come, and held ones whose worker's lease ran out. */
+const DUE_STATES = ['pending', 'retrying', 'active'] as const;
+
+interface DueRow {
+  readonly id: string;
+  readonly due: number;
+}
+
+/**
+ * A page of one adapter's due deliveries in one state, after `after` in (due time, id) order. One
+ * state per query, so that each is read in order from an index range, as claims are: an OR of the
+ * states makes the database collect and sort every waiting delivery for every page.
+ */
+async function duePage(
+  db: Kysely<CoreDatabase>,
+  adapter: string,
+  state: (typeof DUE_STATES)[number],
+  nowMs: number,
+  after: DueRow | undefined,
+): Promise<DueRow[]> {
+  const due = state === 'active' ? 'lease_until' : 'next_attempt_at';
+  let query = db
+    .selectFrom('deliveries')
+    .select(['id', sql.ref<number>(due).as('due')])
+    .where('adapter', '=', adapter)
+    .where('status', '=', state)
+    .where(due, state === 'active' ? '<' : '<=', nowMs);
+  if (after) query = query.where((eb) => eb(eb.refTuple(due, 'id'), '>', eb.tuple(after.due, after.id)));
+  const rows = await query.orderBy(due).orderBy('id').limit(SWEEP_PAGE).execute();
+  return rows.map((r) => ({ id: r.id, due: Number(r.due) }));
 }
