@@ -4,7 +4,12 @@ import { v7 as timeOrderedId } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { groupBy, type CanonicalMessage, type DeliveryTarget } from '../adapter-kit/index.ts';
-import type { CoreDatabase, DeliveriesTable, MessagesTable } from '../store/schema.ts';
+import type {
+  CoreDatabase,
+  DeliveriesTable,
+  DeliverySequencesTable,
+  MessagesTable,
+} from '../store/schema.ts';
 import {
   allColumns,
   insertRows,
@@ -15,7 +20,6 @@ import {
   runStatement,
   runWrite,
   statementText,
-  tuples,
 } from '../store/bulk.ts';
 import type { Dialect } from '../store/db.ts';
 import { findAccountView } from '../auth/accounts.ts';
@@ -100,6 +104,12 @@ const DELIVERY_COLUMNS = allColumns<DeliveriesTable>()([
   'updated_at',
   'finished_at',
 ]);
+
+const SEQUENCE_COLUMNS = allColumns<DeliverySequencesTable>()(['adapter', 'target', 'sequence_key', 'last']);
+
+/** Adds the group's count to the key's last number, or starts the key at it. */
+const RESERVE_ON_CONFLICT =
+  'on conflict (adapter, target, sequence_key) do update set last = delivery_sequences.last + excluded.last';
 
 /**
  * Validates, then stores each message with its planned deliveries. Concurrent posts are committed
@@ -275,31 +285,25 @@ async function commitInOneStatement(
 }
 
 /**
- * The last number stored for a key, as a correlated subquery: one index seek, where a GROUP BY would
- * read every earlier delivery of the key. ORDER BY … LIMIT 1 rather than max(): PostgreSQL turns
- * max() into that seek only when its statistics say the key has many rows, and a table that grew
- * faster than autovacuum analyses it got an aggregate over all of them instead (4.9 ms against
- * 0.05 ms over 20,000 deliveries of one key, EXPLAIN ANALYZE before ANALYZE).
+ * The group's deliveries of stored messages, each with its number within its key (`within`, in the
+ * order the rows carry) and the number of its key's deliveries in the group (`count`).
  */
-const lastSequenceOf = (adapter: string, target: string, sequenceKey: string): string =>
-  `(select d.sequence from deliveries d
-    where d.adapter = ${adapter} and d.target = ${target} and d.sequence_key = ${sequenceKey}
-    order by d.sequence desc limit 1)`;
+const KEPT_DELIVERIES = `
+  select p.*,
+    row_number() over (partition by p.adapter, p.target, p.sequence_key order by p.sequence) as within,
+    count(*) over (partition by p.adapter, p.target, p.sequence_key) as count
+  from planned_input p
+  where p.message_id in (select id from stored)`;
 
-/** A sequence key as one text, unambiguous whatever its parts contain: a JSON array of them. */
-const sequenceKeyText = (alias: string): string =>
-  `jsonb_build_array(${alias}.adapter, ${alias}.target, ${alias}.sequence_key)::text`;
+/** A delivery's number: on from the key's last number before this group, as `reserved` returns it. */
+const SEQUENCE_IN_STATEMENT = `case when k.sequence_key is null then k.sequence else r.last - k.count + k.within end`;
 
 /**
- * The rows carry their number within the group; the statement adds the key's last stored number, so
- * that numbering costs no round trip of its own. Those numbers are read once per key, before the first
- * delivery is inserted: an uncorrelated subquery is evaluated once, at its first use. Read per row
- * instead, each seek first met the rows the statement had just inserted for the key (invisible to its
- * snapshot, each checked in the heap): 45,150 heap fetches and 21.8 of 30.4 ms for a group of 300
- * deliveries of one key (auto_explain in the webhooks-pg bench), quadratic in the deliveries per key.
+ * The group's messages and deliveries, and the reservation of the deliveries' numbers, in one
+ * statement. Keys are locked in byte order ("C"); the transactional path sorts them by UTF-16 code unit,
+ * the same order for every key without characters beyond U+FFFF. Two groups that still wait for each
+ * other end in PostgreSQL's deadlock error for one of them, whose posts are then answered with an error.
  */
-const SEQUENCE_IN_STATEMENT = `p.sequence + coalesce(((select last from last_sequences) ->> ${sequenceKeyText('p')})::integer, 0)`;
-
 const INGEST_POSTGRES = `
   with input as (
     select * from jsonb_populate_recordset(null::messages, $1::jsonb)
@@ -313,14 +317,20 @@ const INGEST_POSTGRES = `
     where not exists (select 1 from known)
     on conflict (source, event_id) do nothing
     returning id
-  ), last_sequences as (
-    select jsonb_object_agg(${sequenceKeyText('k')}, ${lastSequenceOf('k.adapter', 'k.target', 'k.sequence_key')}) as last
-    from (select distinct adapter, target, sequence_key from planned_input where sequence_key is not null) k
+  ), kept as materialized (${KEPT_DELIVERIES}
+  ), reserved as (
+    insert into delivery_sequences (${SEQUENCE_COLUMNS.join(', ')})
+    select adapter, target, sequence_key, count(*) from kept
+    where sequence_key is not null
+    group by adapter, target, sequence_key
+    order by adapter collate "C", target collate "C", sequence_key collate "C"
+    ${RESERVE_ON_CONFLICT}
+    returning adapter, target, sequence_key, last
   ), planned as (
     insert into deliveries (${DELIVERY_COLUMNS.join(', ')})
-    select ${DELIVERY_COLUMNS.map((column) => (column === 'sequence' ? SEQUENCE_IN_STATEMENT : column)).join(', ')}
-    from planned_input p
-    where message_id in (select id from stored)
+    select ${DELIVERY_COLUMNS.map((column) => (column === 'sequence' ? SEQUENCE_IN_STATEMENT : `k.${column}`)).join(', ')}
+    from kept k
+    left join reserved r using (adapter, target, sequence_key)
   )
   select (select count(*) from known) as known, (select count(*) from stored) as stored`;
 
@@ -353,7 +363,7 @@ async function planDeliveries(
   const sequences =
     numbering === 'in-statement'
       ? SequenceAllocator.fromZero()
-      : await SequenceAllocator.load(db, deps.dialect, plans);
+      : await SequenceAllocator.reserve(db, deps.dialect, plans);
   const rows: DeliveriesTable[] = [];
   const planned: PlannedDelivery[] = [];
   const byMessage = new Map<string, PlannedDelivery[]>(stored.map((f) => [f.row.id, []]));
@@ -478,7 +488,7 @@ function deliveryRow(
     target: target.target,
     target_label: target.label ?? null,
     ordering_key: target.orderingKey ?? null,
-    sequence_key: target.sequenceKey ?? target.orderingKey ?? null,
+    sequence_key: sequenceKeyOf(target) ?? null,
     ordering_position: target.orderingPosition ?? receivedPosition,
     sequence,
     status: 'pending',
@@ -497,70 +507,74 @@ function deliveryRow(
 }
 
 /**
- * Numbers deliveries per (adapter, target, sequenceKey). Within one process the group commit
- * serialises ingest, so reading the maxima once per group and counting on is exact; two API
- * processes on one PostgreSQL can hand out the same number at the same instant (README: scaling).
+ * Numbers deliveries per (adapter, target, sequence key), on from the key's row in
+ * delivery_sequences. The group's numbers are reserved before they are used, by adding their count
+ * to that row: the upsert locks it, so a second process ingesting for the key waits for the first to
+ * commit and counts on from it.
  */
 class SequenceAllocator {
   private constructor(private readonly last: Map<string, number>) {}
 
-  /** Numbers within the group only, for a statement that adds the stored maxima itself. */
+  /** Numbers within the group only, for a statement that reserves them itself. */
   static fromZero(): SequenceAllocator {
     return new SequenceAllocator(new Map());
   }
 
-  /** The current maxima of every key the group's deliveries use: one query per (adapter, target) and slice. */
-  static async load(
+  /** Reserves the numbers of the group's deliveries: one upsert per slice of keys. */
+  static async reserve(
     trx: Kysely<CoreDatabase>,
     dialect: Dialect,
     plans: ReadonlyArray<{ adapter: { name: string }; target: DeliveryTarget }>,
   ): Promise<SequenceAllocator> {
-    const wanted = new Map<string, { adapter: string; target: string; keys: Set<string> }>();
+    const counts = new Map<string, DeliverySequencesTable>();
     for (const { adapter, target } of plans) {
-      const sequenceKey = target.sequenceKey ?? target.orderingKey;
+      const sequenceKey = sequenceKeyOf(target);
       if (sequenceKey === undefined) continue;
-      const group = `${adapter.name}\u0000${target.target}`;
-      let entry = wanted.get(group);
-      if (!entry)
-        wanted.set(group, (entry = { adapter: adapter.name, target: target.target, keys: new Set() }));
-      entry.keys.add(sequenceKey);
+      const key = sequenceMapKey(adapter.name, target.target, sequenceKey);
+      const entry = counts.get(key);
+      if (entry) entry.last++;
+      else
+        counts.set(key, { adapter: adapter.name, target: target.target, sequence_key: sequenceKey, last: 1 });
     }
-    const last = new Map<string, number>();
-    for (const { adapter, target, keys } of wanted.values()) {
-      for (const slice of powerOfTwoSlices([...keys])) {
-        const text = statementText(
-          `ingest:sequences:${dialect}:${slice.length}`,
-          () => `with k (sequence_key) as (values ${tuples(dialect, slice.length, 1)})
-            select k.sequence_key, ${lastSequenceOf(
-              parameterList(dialect, 1, slice.length),
-              parameterList(dialect, 1, slice.length + 1),
-              'k.sequence_key',
-            )} as max
-            from k`,
-        );
-        const found = await runStatement<{ sequence_key: string; max: number | string | null }>(trx, text, [
-          ...slice,
-          adapter,
-          target,
-        ]);
-        for (const row of found)
-          last.set(sequenceKeyOf(adapter, target, row.sequence_key), Number(row.max ?? 0));
+    // Rows locked in one order by every group, so that two transactions never wait for each other.
+    const keys = [...counts.keys()].sort();
+    const base = new Map<string, number>();
+    for (const slice of powerOfTwoSlices(keys)) {
+      const rows = slice.map((key) => counts.get(key) as DeliverySequencesTable);
+      const text = insertStatement(
+        dialect,
+        'delivery_sequences',
+        SEQUENCE_COLUMNS,
+        rows.length,
+        `${RESERVE_ON_CONFLICT} returning adapter, target, sequence_key, last`,
+      );
+      const reserved = await runStatement<DeliverySequencesTable>(
+        trx,
+        text,
+        rowValues(rows, SEQUENCE_COLUMNS),
+      );
+      for (const row of reserved) {
+        const key = sequenceMapKey(row.adapter, row.target, row.sequence_key);
+        base.set(key, Number(row.last) - (counts.get(key) as DeliverySequencesTable).last);
       }
     }
-    return new SequenceAllocator(last);
+    return new SequenceAllocator(base);
   }
 
   next(adapter: string, target: DeliveryTarget): number {
-    const sequenceKey = target.sequenceKey ?? target.orderingKey;
+    const sequenceKey = sequenceKeyOf(target);
     if (sequenceKey === undefined) return 1;
-    const key = sequenceKeyOf(adapter, target.target, sequenceKey);
+    const key = sequenceMapKey(adapter, target.target, sequenceKey);
     const next = (this.last.get(key) ?? 0) + 1;
     this.last.set(key, next);
     return next;
   }
 }
 
-const sequenceKeyOf = (adapter: string, target: string, sequenceKey: string): string =>
+const sequenceKeyOf = (target: DeliveryTarget): string | undefined =>
+  target.sequenceKey ?? target.orderingKey;
+
+const sequenceMapKey = (adapter: string, target: string, sequenceKey: string): string =>
   `${adapter}\u0000${target}\u0000${sequenceKey}`;
 
 export function toCanonical(row: MessagesTable, envelope: Record<string, unknown>): CanonicalMessage {

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import type { CoreDatabase } from './schema.ts';
 import * as core0001 from './migrations/0001-core.ts';
+import * as core0002 from './migrations/0002-delivery-sequences.ts';
 import type { AdapterMigration } from '../adapter-kit/index.ts';
 import { startBackgroundCheckpoint } from './background-checkpoint.ts';
 
@@ -162,7 +163,10 @@ async function runMigrations(
   adapterMigrations: ReadonlyMap<string, readonly AdapterMigration[]>,
   schema?: string,
 ): Promise<string[]> {
-  const migrations: Record<string, Migration> = { 'core/0001-core': core0001 };
+  const migrations: Record<string, Migration> = {
+    'core/0001-core': core0001,
+    'core/0002-delivery-sequences': core0002,
+  };
   for (const [adapter, list] of adapterMigrations) {
     for (const migration of list) migrations[`${adapter}/${migration.name}`] = { up: (d) => migration.up(d) };
   }

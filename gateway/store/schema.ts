@@ -47,6 +47,14 @@ export interface DeliveriesTable {
   finished_at: number | null;
 }
 
+/** The last sequence number handed out per (adapter, target, sequence key). */
+export interface DeliverySequencesTable {
+  adapter: string;
+  target: string;
+  sequence_key: string;
+  last: number;
+}
+
 export interface AttemptsTable {
   id: string;
   delivery_id: string;
@@ -119,6 +127,7 @@ export interface JobLeasesTable {
 export interface CoreDatabase {
   messages: MessagesTable;
   deliveries: DeliveriesTable;
+  delivery_sequences: DeliverySequencesTable;
   attempts: AttemptsTable;
   error_log: ErrorLogTable;
   accounts: AccountsTable;

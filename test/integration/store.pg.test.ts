@@ -4,13 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { Migrator } from 'kysely';
 import { pino } from 'pino';
 import { claimDue } from '../../gateway/dispatch/claims.ts';
 import { createCanonicalValidator } from '../../gateway/ingest/canonical-validator.ts';
 import { createIngest } from '../../gateway/ingest/post-message.ts';
 import { adapterDeliveries } from '../../gateway/management/adapter-deliveries.ts';
 import { openStore, type Store, type StoreOptions } from '../../gateway/store/db.ts';
+import * as core0001 from '../../gateway/store/migrations/0001-core.ts';
 import type { DeliveriesTable, MessagesTable } from '../../gateway/store/schema.ts';
 import { describeBackend, describeEachBackend, type Backend } from '../helpers/backends.ts';
 import { accountChangedEvent } from '../helpers/gateway.ts';
@@ -121,7 +122,10 @@ describeEachBackend('store', (backend: () => Backend) => {
 
   it('applies the migrations once: a second run finds nothing to do', async function () {
     const where = namespace();
-    assert.deepEqual(await open(where).migrate(NO_ADAPTER_MIGRATIONS), ['core/0001-core']);
+    assert.deepEqual(await open(where).migrate(NO_ADAPTER_MIGRATIONS), [
+      'core/0001-core',
+      'core/0002-delivery-sequences',
+    ]);
     assert.deepEqual(await open(where).migrate(NO_ADAPTER_MIGRATIONS), []);
   });
 
@@ -158,7 +162,7 @@ describeEachBackend('store', (backend: () => Backend) => {
     const [first, second] = await Promise.all([migrateInChild(), migrateInChild()]);
     assert.deepEqual(
       [...first, ...second].sort(),
-      ['core/0001-core', 'test-http/0001-items'],
+      ['core/0001-core', 'core/0002-delivery-sequences', 'test-http/0001-items'],
       'each migration applied by exactly one process',
     );
     const store = open(where);
@@ -291,6 +295,36 @@ describeEachBackend('store', (backend: () => Backend) => {
       results.map((r) => (r.ok ? sequenceOf.get(r.id) : undefined)),
       ['a:1:pending', 'b:1:pending', 'a:2:pending', 'a:3:pending', 'b:2:pending'],
     );
+  });
+
+  it('numbers on from the deliveries stored before the sequence table existed', async function () {
+    const where = namespace();
+    const store = open(where);
+    // The store as the first migration left it, with a numbered delivery in it.
+    const { error } = await new Migrator({
+      db: store.db,
+      provider: { getMigrations: async () => ({ 'core/0001-core': core0001 }) },
+      migrationTableName: 'koppel_migrations',
+      migrationLockTableName: 'koppel_migrations_lock',
+      ...(where.databaseSchema !== undefined ? { migrationTableSchema: where.databaseSchema } : {}),
+    }).migrateToLatest();
+    assert.ifError(error);
+    const earlier = message();
+    await store.db.insertInto('messages').values(earlier).execute();
+    await store.db
+      .insertInto('deliveries')
+      .values(delivery(earlier.id, { adapter: 'seq', target: 't', sequence_key: 'a', sequence: 41 }))
+      .execute();
+
+    assert.deepEqual(await store.migrate(NO_ADAPTER_MIGRATIONS), ['core/0002-delivery-sequences']);
+    const [result] = await ingestOn(store).postMany([{ ...accountChangedEvent(), subject: 'a' }]);
+    assert.ok(result?.ok);
+    const row = await store.db
+      .selectFrom('deliveries')
+      .select('sequence')
+      .where('message_id', '=', result.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(row.sequence), 42);
   });
 
   it('claims due deliveries, re-takes expired leases and holds later ones of an ordering key', async function () {
@@ -524,40 +558,50 @@ describeBackend('postgres-bullmq', 'ingest beside another process', (backend: ()
 });
 
 describeBackend('postgres-bullmq', 'ingest numbering on PostgreSQL', (backend: () => Backend) => {
-  it("reads each sequence key's last number once, not once per delivery of the key", async function () {
+  it('numbers the deliveries of one key once each and without gaps when two processes ingest for it at once', async function () {
+    this.timeout(60_000);
     const { env } = backend();
-    // One connection, so that the statistics flushed below are those of the backend that ingested.
-    const store = openStore({
-      sqliteFile: ':memory:',
-      databaseUrl: env.DATABASE_URL as string,
-      databaseSchema: env.KOPPEL_DATABASE_SCHEMA as string,
-      poolSize: 1,
-    });
+    // Two stores with their own connections, as two API processes have.
+    const [one, two] = [1, 2].map(() =>
+      openStore({
+        sqliteFile: ':memory:',
+        databaseUrl: env.DATABASE_URL as string,
+        databaseSchema: env.KOPPEL_DATABASE_SCHEMA as string,
+        poolSize: 4,
+      }),
+    ) as [Store, Store];
     try {
-      await store.migrate(NO_ADAPTER_MIGRATIONS);
-      const group = Array.from({ length: 300 }, () => ({
-        ...accountChangedEvent(),
-        subject: 'one-employer',
-      }));
-      const results = await ingestOn(store).postMany(group);
-      assert.ok(results.every((r) => r.ok && !r.duplicate));
-      // Index entries the sequence index handed out: a look-up per delivery met the entries the statement
-      // had just inserted for the key, 300 · 299 / 2 = 44,850 for this group; once per key, none.
-      await sql`select pg_stat_force_next_flush()`.execute(store.db);
-      // The statistics arrive once the backend is idle: until then the deliveries' inserts are not counted.
-      let counts: { inserted: number; read: number } | undefined;
-      for (let i = 0; i < 100 && (counts?.inserted ?? 0) < group.length; i++) {
-        if (counts) await new Promise((resolve) => setTimeout(resolve, 50));
-        const { rows } = await sql<{ inserted: string; read: string }>`
-          select t.n_tup_ins as inserted, i.idx_tup_read as read
-          from pg_stat_user_tables t join pg_stat_user_indexes i using (relid)
-          where t.schemaname = current_schema() and i.indexrelname = 'deliveries_sequence'`.execute(store.db);
-        counts = { inserted: Number(rows[0]?.inserted ?? 0), read: Number(rows[0]?.read ?? 0) };
-      }
-      assert.equal(counts?.inserted, group.length, 'the ingesting backend flushed its statistics');
-      assert.ok(counts.read < group.length, `the sequence index handed out ${counts.read} entries`);
+      await one.migrate(NO_ADAPTER_MIGRATIONS);
+      const groups = 100;
+      const perGroup = 5;
+      // Each process posts its groups one after the other, so that the two processes' statements overlap.
+      const post = async (store: Store) => {
+        const ingest = ingestOn(store);
+        for (let g = 0; g < groups; g++) {
+          const results = await ingest.postMany(
+            Array.from({ length: perGroup }, () => ({ ...accountChangedEvent(), subject: 'one-employer' })),
+          );
+          assert.ok(results.every((r) => r.ok && !r.duplicate));
+        }
+      };
+      await Promise.all([post(one), post(two)]);
+      const rows = await one.db
+        .selectFrom('deliveries')
+        .select('sequence')
+        .where('sequence_key', '=', 'one-employer')
+        .orderBy('sequence')
+        .execute();
+      const total = 2 * groups * perGroup;
+      assert.equal(rows.length, total);
+      const numbers = rows.map((r) => Number(r.sequence));
+      // Sorted, as many as deliveries, none repeated, from 1 to their count: each number once, no gaps.
+      const repeated = numbers.filter((n, i) => n === numbers[i - 1]).length;
+      assert.deepEqual(
+        { repeated, first: numbers[0], last: numbers.at(-1) },
+        { repeated: 0, first: 1, last: total },
+      );
     } finally {
-      await store.close();
+      await Promise.all([one.close(), two.close()]);
     }
   });
 });
