@@ -110,6 +110,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     ...(config.databaseSchema ? { databaseSchema: config.databaseSchema } : {}),
     poolSize: config.databasePoolSize,
+    onConnectionLost: (error) => log.warn({ err: error }, 'database_connection_lost'),
   });
   const migrations = new Map<string, readonly AdapterMigration[]>(
     enabled.map(({ definition }) => [definition.name, definition.migrations ?? []]),

@@ -29,6 +29,11 @@ export interface StoreOptions {
   readonly databaseSchema?: string;
   readonly sqliteFile: string;
   readonly poolSize?: number;
+  /**
+   * PostgreSQL ended an idle connection (a restart, a failover, pg_terminate_backend). The pool drops
+   * it and opens a new one when needed; a process warning when not given.
+   */
+  readonly onConnectionLost?: (error: Error) => void;
 }
 
 export function openStore(options: StoreOptions): Store {
@@ -125,12 +130,18 @@ function openPostgres(options: StoreOptions): Store {
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new Error(`KOPPEL_DATABASE_SCHEMA "${schema}" must be a lower-case SQL identifier`);
   }
-  const pool = new Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-  if (schema !== undefined) {
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${schema}`).catch(() => undefined);
-    });
-  }
+  const pool = new Pool({
+    connectionString: options.databaseUrl,
+    max: options.poolSize ?? 10,
+    // Set when the connection starts, so that no query can run before it (a SET after connecting could fail unseen).
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // Without a listener, the pool's 'error' event (an idle connection ended by the server) ends the process.
+  pool.on(
+    'error',
+    options.onConnectionLost ??
+      ((error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`)),
+  );
   const db = new Kysely<CoreDatabase>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

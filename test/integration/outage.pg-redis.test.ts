@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { describeBackend } from '../helpers/backends.ts';
+import { accountChangedEvent, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
+import { withTestAdapter } from '../helpers/test-adapter.ts';
+
+// What a restart or a failover of the server, or an administrator, does to the gateway's connections.
+describeBackend('postgres-bullmq', 'servers ending connections', (backend) => {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  afterEach(async function () {
+    this.timeout(30_000);
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A gateway that has delivered one message, so that its connections are open and idle. */
+  async function deliveringGateway(env: Record<string, string>): Promise<{
+    gateway: TestGateway;
+    receiver: HttpPartner;
+    post(): Promise<string>;
+  }> {
+    const receiver = await startHttpPartner();
+    cleanups.push(() => receiver.stop());
+    const gateway = await startGateway({ ...withTestAdapter([receiver.url]), env });
+    cleanups.push(() => gateway.stop());
+    const post = async (): Promise<string> => {
+      const answer = await gateway.post(accountChangedEvent());
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      return answer.body.id as string;
+    };
+    return { gateway, receiver, post };
+  }
+
+  /** Posts once before and once after `end`, and both messages are delivered. */
+  async function deliversAround(
+    started: Awaited<ReturnType<typeof deliveringGateway>>,
+    end: () => Promise<void>,
+  ): Promise<void> {
+    const first = await started.post();
+    await started.receiver.waitFor(1);
+    await end();
+    const second = await started.post();
+    const seen = await started.receiver.waitFor(2, 20_000);
+    assert.deepEqual(
+      seen.map((r) => r.headers['x-koppel-message-id']),
+      [first, second],
+    );
+  }
+
+  it('keeps the gateway running when PostgreSQL ends its idle connections, and the next posts are stored and delivered', async function () {
+    this.timeout(30_000);
+    const { env } = backend();
+    // Named, so that only this gateway's connections are ended on the shared server.
+    const applicationName = `koppel-${randomUUID()}`;
+    const started = await deliveringGateway({
+      ...env,
+      DATABASE_URL: `${env.DATABASE_URL}?application_name=${applicationName}`,
+    });
+    const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    const connectionsLeft = async () =>
+      (await admin.query('select 1 from pg_stat_activity where application_name = $1', [applicationName]))
+        .rowCount;
+
+    await deliversAround(started, async () => {
+      const { rows } = await admin.query<{ ended: boolean }>(
+        'select pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = $1',
+        [applicationName],
+      );
+      assert.ok(rows.length > 0 && rows.every((r) => r.ended), 'the gateway had connections to end');
+      await started.gateway.eventually(async () => ((await connectionsLeft()) === 0 ? true : undefined));
+      await started.gateway.eventually(async () =>
+        started.gateway.logs.lines().some((line) => line.msg === 'database_connection_lost')
+          ? true
+          : undefined,
+      );
+    });
+  });
+
+  it('keeps the gateway running when Redis ends its connections, and the next posts are delivered', async function () {
+    this.timeout(30_000);
+    const { env } = backend();
+    const started = await deliveringGateway(env);
+    const admin = new Redis(env.REDIS_URL as string);
+    cleanups.push(() => admin.disconnect());
+
+    await deliversAround(started, async () => {
+      // Every connection but this one: the tests of this process run one at a time.
+      const ended = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+      assert.ok(ended > 0, 'the gateway had connections to end');
+    });
+  });
+});
