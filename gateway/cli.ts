@@ -98,6 +98,10 @@ async function serve(config: Config): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // The gateway has stopped and holds nothing. A connection a library could not close (BullMQ's
+  // worker after a Redis outage, bullmq#4656) must not keep the process: it ends a second later at
+  // the latest, and at once when nothing is left.
+  setTimeout(() => process.exit(), 1000).unref();
   return 0;
 }
 

@@ -46,3 +46,22 @@ export function signalWithTimeout(parent: AbortSignal | undefined, timeoutMs: nu
 export function expectListeners(signal: AbortSignal, expected: number): void {
   setMaxListeners(expected + 10, signal);
 }
+
+export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * `work`'s value, or TIMED_OUT when it has not settled within `ms`: for waits that must end however
+ * long the work takes (the work itself goes on). Its timer keeps no process alive.
+ */
+export async function withinTime<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,6 +2,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import { groupBy } from '../adapter-kit/index.ts';
+import { TIMED_OUT, withinTime } from '../adapter-kit/abort.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import type { CoreDatabase } from '../store/schema.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
@@ -45,6 +46,21 @@ export function deliveryWorkerOptions(concurrency: number, leaseMs: number) {
  */
 export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispatcher {
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  // ioredis reconnects for as long as Redis is away, with an error for every try: the outage is logged
+  // once (without a listener each error went to stderr as an "Unhandled error event").
+  let reachable = true;
+  const lost = (error?: Error): void => {
+    if (!reachable) return;
+    reachable = false;
+    options.log.warn({ err: error }, 'queue_connection_lost');
+  };
+  connection.on('error', lost);
+  connection.on('reconnecting', () => lost());
+  connection.on('ready', () => {
+    if (reachable) return;
+    reachable = true;
+    options.log.info('queue_connection_restored');
+  });
   const continuous = options.adapters.filter((a) => !a.periodic);
   const queues = new Map(
     continuous.map((a) => [
@@ -53,6 +69,8 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     ]),
   );
   const periodicQueue = new Queue(PERIODIC_QUEUE, { connection, prefix: options.prefix });
+  // A queue passes its connection's errors on (to stderr when nothing listens): part of the same outage.
+  for (const queue of [...queues.values(), periodicQueue]) queue.on('error', lost);
   const workers: Worker[] = [];
   const shutdown = new Shutdown(options.adapters.length * options.concurrency);
   let sweeper: NodeJS.Timeout | undefined;
@@ -60,6 +78,16 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   const intervals = new Map<string, number>();
 
   const queueOf = (adapter: string): Queue<DeliveryJob> | undefined => queues.get(adapter);
+
+  /**
+   * Once the grace is over, BullMQ gets this long to close: after Redis was away, a worker's close can
+   * wait forever for its blocking connection (bullmq#4656), and a process that is stopping must stop.
+   * What it held is in the store: an attempt in flight is taken again after its lease.
+   */
+  async function closedWithin(closing: Promise<unknown>, what: string): Promise<void> {
+    if ((await withinTime(closing, CLOSE_TIMEOUT_MS)) === TIMED_OUT)
+      options.log.warn({ what, timeoutMs: CLOSE_TIMEOUT_MS }, 'queue_close_timed_out');
+  }
 
   const claimers = new Map(continuous.map((a) => [a.name, createClaimBatcher(options, a, shutdown.signal)]));
 
@@ -205,7 +233,10 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
         worker.on('failed', (job, error) =>
           options.log.error({ err: error, job: job?.name }, 'queue_job_failed'),
         );
-        worker.on('error', (error) => options.log.error({ err: error }, 'queue_worker_error'));
+        // A worker's own connections fail with the outage too, one error per reconnection try.
+        worker.on('error', (error) =>
+          isSystemError(error) ? lost(error) : options.log.error({ err: error }, 'queue_worker_error'),
+        );
       }
       const loop = (): void => {
         sweeper = setTimeout(() => {
@@ -230,14 +261,16 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       if (sweeper) clearTimeout(sweeper);
       const closing = Promise.all(workers.map((w) => w.close()));
       await shutdown.finish(closing, graceMs, options.log, () =>
-        Promise.all(workers.map((w) => w.close(true))),
+        closedWithin(Promise.all(workers.map((w) => w.close(true))), 'workers'),
       );
       await options.runner.flush();
-      await Promise.all([...queues.values(), periodicQueue].map((q) => q.close()));
+      await closedWithin(Promise.all([...queues.values(), periodicQueue].map((q) => q.close())), 'queues');
       connection.disconnect();
     },
 
     async healthy() {
+      // While disconnected, a command waits in ioredis's offline queue until Redis is back.
+      if (connection.status !== 'ready') return false;
       try {
         return (await connection.ping()) === 'PONG';
       } catch {
@@ -299,7 +332,11 @@ function createClaimBatcher(
     });
 }
 
+/** ECONNREFUSED, ECONNRESET, ETIMEDOUT …: the network or the server, not BullMQ or our code. */
+const isSystemError = (error: Error): boolean => /^E[A-Z]+$/.test(String((error as { code?: unknown }).code));
+
 const SWEEP_PAGE = 1000;
+const CLOSE_TIMEOUT_MS = 5000;
 
 /** Waiting deliveries whose time has come, and held ones whose worker's lease ran out. */
 const DUE_STATES = ['pending', 'retrying', 'active'] as const;

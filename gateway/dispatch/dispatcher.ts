@@ -4,7 +4,7 @@ import type { LoadedAdapter } from '../registry.ts';
 import type { CoreDatabase } from '../store/schema.ts';
 import type { Dialect } from '../store/db.ts';
 import type { AttemptRunner } from './run-attempt.ts';
-import { expectListeners } from '../adapter-kit/abort.ts';
+import { expectListeners, TIMED_OUT, withinTime } from '../adapter-kit/abort.ts';
 
 /**
  * Moves due deliveries to their adapters. Two implementations share `run-attempt.ts`: the embedded
@@ -91,14 +91,7 @@ export async function finishWithinGrace(
   log: Logger,
   force: () => Promise<unknown>,
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), graceMs);
-    timer.unref();
-  });
-  const result = await Promise.race([finished.then(() => 'finished' as const), expired]);
-  clearTimeout(timer);
-  if (result === 'expired') {
+  if ((await withinTime(finished, graceMs)) === TIMED_OUT) {
     log.warn({ graceMs }, 'shutdown_grace_expired');
     await force();
   }

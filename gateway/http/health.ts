@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { TIMED_OUT, withinTime } from '../adapter-kit/abort.ts';
 import type { LoadedAdapter } from '../registry.ts';
 import type { Store } from '../store/db.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,20 +20,24 @@ export function registerOperationalRoutes(app: FastifyInstance, deps: Operationa
   app.get('/healthz', async (_request, reply) => reply.type('application/json').send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const [store, queue] = await Promise.all([deps.store.ping(), deps.dispatcherHealthy()]);
+    const [store, queue] = await Promise.all([
+      answerWithin(deps.store.ping(), false),
+      answerWithin(deps.dispatcherHealthy(), false),
+    ]);
     const adapters = Object.fromEntries(
       await Promise.all(
-        deps
-          .adapters()
-          .map(
-            async (a) =>
-              [
-                a.name,
-                await a.instance
+        deps.adapters().map(
+          async (a) =>
+            [
+              a.name,
+              await answerWithin(
+                a.instance
                   .health()
                   .catch((error: unknown) => ({ ok: false, detail: (error as Error).message })),
-              ] as const,
-          ),
+                { ok: false, detail: `no answer within ${READINESS_TIMEOUT_MS} ms` },
+              ),
+            ] as const,
+        ),
       ),
     );
     const ready = store && queue;
@@ -58,4 +63,16 @@ export function registerOperationalRoutes(app: FastifyInstance, deps: Operationa
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+}
+
+/**
+ * A readiness check answers within this time whatever it waits for: a store or queue that hangs
+ * (a paused Redis, a PostgreSQL behind a dead network path) is not ready, and the probe learns that
+ * instead of timing out itself.
+ */
+const READINESS_TIMEOUT_MS = 2000;
+
+async function answerWithin<T>(check: Promise<T>, otherwise: T): Promise<T> {
+  const answer = await withinTime(check, READINESS_TIMEOUT_MS);
+  return answer === TIMED_OUT ? otherwise : answer;
 }

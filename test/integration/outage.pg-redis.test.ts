@@ -5,6 +5,7 @@ import pg from 'pg';
 import { describeBackend } from '../helpers/backends.ts';
 import { accountChangedEvent, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startHttpPartner, type HttpPartner } from '../helpers/servers/http-partner.ts';
+import { startOwnRedis } from '../helpers/servers/redis.ts';
 import { withTestAdapter } from '../helpers/test-adapter.ts';
 
 // What a restart or a failover of the server, or an administrator, does to the gateway's connections.
@@ -92,5 +93,51 @@ describeBackend('postgres-bullmq', 'servers ending connections', (backend) => {
       const ended = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
       assert.ok(ended > 0, 'the gateway had connections to end');
     });
+  });
+
+  it('while Redis is away or paused: not ready (answered in time), posts accepted; once back, they are delivered, and the gateway stops when told', async function () {
+    this.timeout(60_000);
+    const redis = await startOwnRedis();
+    assert.ok(redis, 'redis-server is installed (the suite runs only then)');
+    cleanups.push(() => redis.stop());
+    const { env } = backend();
+    const started = await deliveringGateway({
+      ...env,
+      REDIS_URL: redis.url,
+      KOPPEL_SWEEP_INTERVAL_MS: '1000',
+    });
+    const first = await started.post();
+    await started.receiver.waitFor(1);
+
+    await redis.takeDown();
+    // Long enough for every connection to be retrying (a shorter outage left BullMQ's worker able to close).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const readiness = await fetch(`${started.gateway.baseUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(readiness.status, 503);
+    assert.equal(((await readiness.json()) as { queue: boolean }).queue, false);
+    const whileAway = await started.post();
+
+    await redis.bringBack();
+    // The receiver also answers the readiness check's health probe: only deliveries carry a message id.
+    const delivered = () =>
+      started.receiver.received.map((r) => r.headers['x-koppel-message-id']).filter((id) => id !== undefined);
+    await started.gateway.eventually(async () => (delivered().length >= 2 ? true : undefined), 30_000);
+    assert.deepEqual(delivered(), [first, whileAway]);
+    const lines = started.gateway.logs.lines().map((line) => line.msg);
+    assert.ok(
+      lines.includes('queue_connection_lost') && lines.includes('queue_connection_restored'),
+      lines.join(),
+    );
+    // A Redis that holds every command (paused) is not ready either, and readiness says so in time.
+    const admin = new Redis(redis.url);
+    cleanups.push(() => admin.disconnect());
+    await admin.call('CLIENT', 'PAUSE', '10000', 'ALL');
+    const paused = await fetch(`${started.gateway.baseUrl}/readyz`, { signal: AbortSignal.timeout(7000) });
+    assert.equal(paused.status, 503);
+    assert.equal(((await paused.json()) as { queue: boolean }).queue, false);
+    await admin.call('CLIENT', 'UNPAUSE');
+
+    // BullMQ's worker can wait forever to close after Redis was away; the gateway's stop may not.
+    await started.gateway.stop();
   });
 });

@@ -31,60 +31,97 @@ export function startRedis(): Promise<TestRedis | null> {
   return shared.get();
 }
 
-async function start(): Promise<TestRedis | null> {
+/**
+ * A redis-server of the caller's own, for tests that take Redis away and bring it back: `takeDown()`
+ * kills it (SIGKILL, as a crash: clients are not told), `bringBack()` starts it again on the same port (empty, as a Redis without persistence
+ * comes back).
+ * `null` when redis-server is not installed.
+ */
+export async function startOwnRedis(): Promise<
+  (TestRedis & { takeDown(): Promise<void>; bringBack(): Promise<void> }) | null
+> {
   const binary = findExecutable('redis-server');
   if (binary === null) return null;
   const dir = mkdtempSync(join(tmpdir(), 'koppel-redis-'));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const unregisterDir = onProcessExit(removeDir);
   try {
     return await withFreshPort(async (port) => {
-      const server = spawnServer(
-        binary,
-        [
-          '--bind',
-          '127.0.0.1',
-          '--port',
-          String(port),
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          dir,
-          '--daemonize',
-          'no',
-        ],
-        { logFile: join(dir, 'redis.log') },
-      );
-      const unregister = onProcessExit(() => {
-        server.child.kill('SIGKILL');
-        removeDir();
-      });
-      try {
-        await waitUntilReady(server, 'redis-server', () => ping(port));
-      } catch (error) {
-        server.child.kill('SIGKILL');
-        await server.exited;
-        unregister();
-        throw error;
-      }
+      let running = await spawnRedis(binary, port, dir);
       return {
         url: `redis://127.0.0.1:${port}`,
         host: '127.0.0.1',
         port,
+        async takeDown() {
+          await running.stop('SIGKILL');
+        },
+        async bringBack() {
+          running = await spawnRedis(binary, port, dir);
+        },
         async stop() {
-          shared.forget();
-          server.child.kill('SIGTERM');
-          await server.exited;
-          unregister();
+          await running.stop();
+          unregisterDir();
           removeDir();
         },
       };
     });
   } catch (error) {
+    unregisterDir();
     removeDir();
     throw error;
   }
+}
+
+async function start(): Promise<TestRedis | null> {
+  const own = await startOwnRedis();
+  if (own === null) return null;
+  return {
+    url: own.url,
+    host: own.host,
+    port: own.port,
+    async stop() {
+      shared.forget();
+      await own.stop();
+    },
+  };
+}
+
+/** redis-server on `port`, without persistence, answering PING; killed at process exit at the latest. */
+async function spawnRedis(
+  binary: string,
+  port: number,
+  dir: string,
+): Promise<{ stop(signal?: NodeJS.Signals): Promise<void> }> {
+  const server = spawnServer(
+    binary,
+    [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ],
+    { logFile: join(dir, 'redis.log') },
+  );
+  const unregister = onProcessExit(() => server.child.kill('SIGKILL'));
+  await waitUntilReady(server, 'redis-server', () => ping(port)).catch((error: unknown) => {
+    unregister();
+    throw error;
+  });
+  return {
+    async stop(signal = 'SIGTERM') {
+      server.child.kill(signal);
+      await server.exited;
+      unregister();
+    },
+  };
 }
 
 /** A raw RESP PING, so the helper needs no client library. */

@@ -129,7 +129,8 @@ export function runToEnd(
 
 /**
  * Polls `probe` until it answers true. Rejects when the server exits first (a port taken in
- * between is the usual cause; the caller retries on a new port) or after `limitMs`.
+ * between is the usual cause; the caller retries on a new port) or after `limitMs`, the server
+ * then killed and gone.
  */
 export async function waitUntilReady(
   server: ServerChild,
@@ -140,13 +141,19 @@ export async function waitUntilReady(
   let exitCode: number | null | undefined;
   void server.exited.then((code) => (exitCode = code));
   const deadline = Date.now() + limitMs;
-  for (;;) {
-    if (exitCode !== undefined)
-      throw new ServerExitedError(`${what} exited (${exitCode}) while starting:\n${server.logTail()}`);
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline)
-      throw new Error(`${what} did not answer within ${limitMs} ms:\n${server.logTail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    for (;;) {
+      if (exitCode !== undefined)
+        throw new ServerExitedError(`${what} exited (${exitCode}) while starting:\n${server.logTail()}`);
+      if (await probe().catch(() => false)) return;
+      if (Date.now() > deadline)
+        throw new Error(`${what} did not answer within ${limitMs} ms:\n${server.logTail()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (error) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+    throw error;
   }
 }
 

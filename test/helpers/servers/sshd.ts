@@ -85,14 +85,10 @@ async function start(): Promise<TestSshd | null> {
         server.child.kill('SIGKILL');
         removeDirs();
       });
-      try {
-        await waitUntilReady(server, 'sshd', () => hasSshBanner(port));
-      } catch (error) {
-        server.child.kill('SIGKILL');
-        await server.exited;
+      await waitUntilReady(server, 'sshd', () => hasSshBanner(port)).catch((error: unknown) => {
         unregister();
         throw error;
-      }
+      });
       return {
         host: '127.0.0.1',
         port,
