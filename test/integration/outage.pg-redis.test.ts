@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -139,5 +144,45 @@ describeBackend('postgres-bullmq', 'servers ending connections', (backend) => {
 
     // BullMQ's worker can wait forever to close after Redis was away; the gateway's stop may not.
     await started.gateway.stop();
+  });
+
+  it('koppel serve exits on SIGTERM after a Redis outage', async function () {
+    this.timeout(60_000);
+    const redis = await startOwnRedis();
+    assert.ok(redis, 'redis-server is installed (the suite runs only then)');
+    cleanups.push(() => redis.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'koppel-serve-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const cli = new URL('../../gateway/cli.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        KOPPEL_DATA_DIR: dataDir,
+        REDIS_URL: redis.url,
+        KOPPEL_SHUTDOWN_GRACE_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    cleanups.push(() => child.kill('SIGKILL'));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const events: string[] = [];
+    const started = new Promise<void>((resolve) =>
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const { msg } = JSON.parse(line) as { msg: string };
+        events.push(msg);
+        if (msg === 'gateway_started') resolve();
+      }),
+    );
+    await started;
+    await redis.takeDown();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await redis.bringBack();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(events.includes('gateway_stopped'), events.join());
   });
 });
