@@ -62,7 +62,8 @@ describeBackend('postgres-bullmq', 'sweeper', (backend) => {
     cleanups.push(() => connection.disconnect());
     const queue = new Queue('deliveries-test-http', { connection, prefix });
     cleanups.push(() => queue.close());
-    assert.equal(await queue.count(), MESSAGES, 'the api process enqueued every delivery');
+    // The api process enqueues after it has answered: wait until every delivery has its job.
+    await api.eventually(async () => ((await queue.count()) === MESSAGES ? true : undefined));
     for (const d of lost) assert.equal(await queue.remove(d.id), 1);
     await api.gateway.store.db
       .updateTable('deliveries')
