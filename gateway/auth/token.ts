@@ -117,7 +117,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const failures = new Map<string, number[]>();
   const verified = new Map<string, CachedPrincipal>();
   let disabled: ReadonlySet<string> | undefined;
-  let disabledLoadedAt = 0;
+  /** When the set was last asked for: a store that does not answer is asked again after the interval, not on every request. */
+  let disabledAskedAt = 0;
   let disabledLoading: Promise<void> | undefined;
   let keyring: Keyring | undefined;
   let keyringLoading: Promise<Keyring> | undefined;
@@ -220,10 +221,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   }
 
   function refreshRevocations(): Promise<void> {
+    if (!disabledLoading) disabledAskedAt = now().getTime();
     disabledLoading ??= listDisabledClientIds(db)
       .then((ids) => {
         disabled = new Set(ids);
-        disabledLoadedAt = now().getTime();
       })
       .finally(() => (disabledLoading = undefined));
     return disabledLoading;
@@ -231,7 +232,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
   async function disabledClients(nowMs: number): Promise<ReadonlySet<string>> {
     if (!disabled) await refreshRevocations();
-    else if (nowMs - disabledLoadedAt >= revocationRefreshMs) {
+    else if (nowMs - disabledAskedAt >= revocationRefreshMs) {
       // In the background: the hot path keeps answering from the previous set meanwhile.
       refreshRevocations().catch((error: unknown) =>
         log?.warn({ event: 'revocations_refresh_failed', err: error }, 'revocations_refresh_failed'),

@@ -10,6 +10,7 @@ import type {
   Principal,
   ProblemFieldError,
 } from '../adapter-kit/api.ts';
+import { isStoreUnavailable } from '../store/db.ts';
 import type { BodyBudget } from './body-budget.ts';
 import { completeProblem, problemBody, PROBLEM_MEDIA_TYPE } from './problem.ts';
 
@@ -36,6 +37,8 @@ export interface AppDeps {
 const VALIDATED_BY_HANDLER = new Set(['messages.post', 'messages.postBatch', 'oauth2.token']);
 const JSON_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'];
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** A store that did not answer is usually back within seconds (a restart, a failover, a lock released). */
+const STORE_RETRY_AFTER_SECONDS = 5;
 // Invalid UTF-8 must be refused, not turned into U+FFFD and stored; a BOM stays and fails JSON.parse.
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // An escaped NUL (an odd number of backslashes before u0000): PostgreSQL text cannot hold U+0000.
@@ -220,6 +223,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return sendProblem(
         reply,
         problemBody('validation-failed', error.message, { status: error.statusCode }),
+      );
+    }
+    if (isStoreUnavailable(error)) {
+      deps.log.warn({ err: error, url: request.url }, 'store_unavailable');
+      reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+      return sendProblem(
+        reply,
+        problemBody(
+          'store-unavailable',
+          'The store did not answer; nothing was stored. Send it again shortly.',
+        ),
       );
     }
     const correlation = randomUUID();

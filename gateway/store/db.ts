@@ -36,6 +36,23 @@ export interface StoreOptions {
   readonly onConnectionLost?: (error: Error) => void;
 }
 
+/**
+ * An error that says the store cannot be reached or is busy for now, not that the request or Koppel is
+ * wrong: the network (ECONNREFUSED, ECONNRESET …), PostgreSQL's connection exceptions (class 08),
+ * its shutting down or starting (57P01–57P03) and too many connections (53300), SQLite's lock held
+ * by another connection past busy_timeout (SQLITE_BUSY).
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | null)?.code ?? '');
+  return (
+    /^E[A-Z]+$/.test(code) ||
+    code.startsWith('08') ||
+    /^57P0[123]$/.test(code) ||
+    code === '53300' ||
+    code.startsWith('SQLITE_BUSY')
+  );
+}
+
 export function openStore(options: StoreOptions): Store {
   return options.databaseUrl ? openPostgres(options) : openSqlite(options.sqliteFile);
 }

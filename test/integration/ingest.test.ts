@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import {
   accountChangedEvent,
   exampleData,
@@ -535,6 +537,32 @@ describe('integration: ingest', function () {
       assertProblem(await gw.get('/v1/messages?status=lost'), 400, 'validation-failed');
       assertProblem(await gw.get('/v1/messages?since=yesterday'), 400, 'validation-failed');
     });
+  });
+});
+
+describe('integration: ingest while the store is locked', function () {
+  it('answers 503 store-unavailable with Retry-After when the SQLite lock stays held past busy_timeout, and stores nothing', async function () {
+    this.timeout(30_000);
+    const gw = await startGateway();
+    const holder = new Database(join(gw.dataDir, 'koppel.sqlite'));
+    try {
+      const writer = await gw.token(['messages:write']);
+      const before = await messageCount(gw);
+      // Another connection writing (a backup, a long migration, the CLI) holds the lock past busy_timeout.
+      holder.exec('begin immediate');
+      const event = accountChangedEvent();
+      const refused = await gw.request('POST', '/v1/messages', { body: event, token: writer });
+      holder.exec('rollback');
+      assertProblem(refused, 503, 'store-unavailable');
+      assert.equal(refused.headers.get('retry-after'), '5');
+      assert.equal(await messageCount(gw), before);
+      const accepted = await gw.request('POST', '/v1/messages', { body: event, token: writer });
+      assert.equal(accepted.status, 202);
+      assert.equal(accepted.body.duplicate, false, 'the refused post left nothing behind');
+    } finally {
+      holder.close();
+      await gw.stop();
+    }
   });
 });
 

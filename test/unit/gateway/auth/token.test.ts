@@ -157,6 +157,25 @@ describe('auth/token', () => {
     assert.equal(refused.error, 'invalid_client');
   });
 
+  it('while the store does not answer, keeps the last revocations and asks again once per refresh interval', async () => {
+    const token = granted(await service.issue(account.clientId, await secretFor(account)));
+    assert.ok(await service.verify(token.access_token));
+    await store.close();
+    const failures = () =>
+      logged.filter((line) => (line as { event?: string }).event === 'revocations_refresh_failed').length;
+    clock += 6000;
+    for (let i = 0; i < 10; i++) {
+      assert.ok(await service.verify(token.access_token), 'answered from the last set');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(failures(), 1, 'one refresh for ten requests');
+    clock += 6000;
+    await service.verify(token.access_token);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(failures(), 2);
+    store = openStore({ sqliteFile: join(dir, 'koppel.sqlite') });
+  });
+
   it('answers slow_down with Retry-After after 5 failures within 5 minutes, per client', async () => {
     for (let i = 0; i < 5; i++) {
       clock += 1000;
