@@ -1,6 +1,6 @@
 /**
  * The floor of dispatch on Redis: a BullMQ queue and worker set up as the gateway's dispatcher sets
- * them up (one shared connection, its job and worker options at the default configuration, a new job
+ * them up (a connection for the queue and one for the worker, its job and worker options at the default configuration, a new job
  * id per job), whose processor does nothing. Jobs are added in bulk, as ingest adds a group's
  * deliveries. What it completes per second, and what each job costs this process, every delivery on
  * PostgreSQL + Redis pays before its store statements and its outbound request.
@@ -9,7 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../gateway/config/load-config.ts';
-import { deliveryWorkerOptions, JOB_DEFAULTS } from '../gateway/dispatch/bullmq-dispatcher.ts';
+import {
+  deliveryWorkerOptions,
+  JOB_DEFAULTS,
+  PRODUCER_CONNECTION,
+  WORKER_CONNECTION,
+} from '../gateway/dispatch/bullmq-dispatcher.ts';
 import { serveParent } from './child.ts';
 
 const redisUrl = process.env.REDIS_URL;
@@ -18,8 +23,9 @@ const prefix = `bench-floor-${randomUUID()}`;
 // The bench runs the gateway with the defaults, as `npm start` does.
 const { concurrency, leaseMs } = loadConfig({});
 
-const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-const queue = new Queue('floor', { connection, prefix });
+const producer = new Redis(redisUrl, PRODUCER_CONNECTION);
+const connection = new Redis(redisUrl, WORKER_CONNECTION);
+const queue = new Queue('floor', { connection: producer, prefix });
 let completed = 0;
 let waiter: { count: number; resolve(): void } | undefined;
 const worker = new Worker('floor', async () => undefined, {
@@ -56,5 +62,6 @@ serveParent({}, { run }, async () => {
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
+  producer.disconnect();
   connection.disconnect();
 });

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { groupBy } from '../adapter-kit/index.ts';
 import { TIMED_OUT, withinTime } from '../adapter-kit/abort.ts';
 import type { LoadedAdapter } from '../registry.ts';
+import { isSystemError } from '../system-errors.ts';
 import type { CoreDatabase } from '../store/schema.ts';
 import { claimByIds, type ClaimedDelivery } from './claims.ts';
 import type { AttemptGroup } from './run-attempt.ts';
@@ -25,6 +26,15 @@ interface DeliveryJob {
 export const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: true } as const;
 const PERIODIC_QUEUE = 'periodic';
 
+/**
+ * The queues' connection fails a command at once while Redis is away instead of holding it in ioredis's
+ * offline queue until Redis answers (unbounded: a day's outage of enqueues in memory). What could not be
+ * enqueued is in the store, and the sweeper enqueues it once Redis is back (BullMQ's "failing fast").
+ */
+export const PRODUCER_CONNECTION = { enableOfflineQueue: false, maxRetriesPerRequest: 1 } as const;
+/** Workers block on their own connection and wait for Redis, as BullMQ requires. */
+export const WORKER_CONNECTION = { maxRetriesPerRequest: null } as const;
+
 /** How the worker of a continuous adapter takes its jobs (also the bench's BullMQ floor). */
 export function deliveryWorkerOptions(concurrency: number, leaseMs: number) {
   return {
@@ -45,35 +55,45 @@ export function deliveryWorkerOptions(concurrency: number, leaseMs: number) {
  * commit and enqueue).
  */
 export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispatcher {
-  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const producer = new Redis(options.redisUrl, PRODUCER_CONNECTION);
+  const workerConnection = options.work ? new Redis(options.redisUrl, WORKER_CONNECTION) : undefined;
+  const connections = workerConnection ? [producer, workerConnection] : [producer];
   // ioredis reconnects for as long as Redis is away, with an error for every try: the outage is logged
   // once (without a listener each error went to stderr as an "Unhandled error event").
   let reachable = true;
+  let deferred = 0;
   const lost = (error?: Error): void => {
     if (!reachable) return;
     reachable = false;
     options.log.warn({ err: error }, 'queue_connection_lost');
   };
-  connection.on('error', lost);
-  connection.on('reconnecting', () => lost());
-  connection.on('ready', () => {
-    if (reachable) return;
-    reachable = true;
-    options.log.info('queue_connection_restored');
-  });
+  for (const connection of connections) {
+    connection.on('error', lost);
+    connection.on('reconnecting', () => lost());
+    connection.on('ready', () => {
+      if (reachable || !connections.every((c) => c.status === 'ready')) return;
+      reachable = true;
+      options.log.info({ deferred }, 'queue_connection_restored');
+      deferred = 0;
+      // What was deferred, and what a Redis restarted without its data lost, without waiting an interval.
+      sweepNow();
+    });
+  }
   const continuous = options.adapters.filter((a) => !a.periodic);
   const queues = new Map(
     continuous.map((a) => [
       a.name,
-      new Queue<DeliveryJob>(`deliveries-${a.name}`, { connection, prefix: options.prefix }),
+      new Queue<DeliveryJob>(`deliveries-${a.name}`, { connection: producer, prefix: options.prefix }),
     ]),
   );
-  const periodicQueue = new Queue(PERIODIC_QUEUE, { connection, prefix: options.prefix });
+  const periodicQueue = new Queue(PERIODIC_QUEUE, { connection: producer, prefix: options.prefix });
   // A queue passes its connection's errors on (to stderr when nothing listens): part of the same outage.
   for (const queue of [...queues.values(), periodicQueue]) queue.on('error', lost);
   const workers: Worker[] = [];
   const shutdown = new Shutdown(options.adapters.length * options.concurrency);
   let sweeper: NodeJS.Timeout | undefined;
+  /** `off` until the first sweep of start() is done, and in processes that do not work. */
+  let sweeping: 'off' | 'idle' | 'busy' | 'again' = 'off';
   let stopping = false;
   const intervals = new Map<string, number>();
 
@@ -146,7 +166,9 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   /** The deliveries of `page` whose job Redis does not hold: one pipelined EXISTS per page. */
   async function withoutJob(queue: Queue<DeliveryJob>, page: readonly DueRow[]): Promise<DueRow[]> {
     if (page.length === 0) return [];
-    const pipeline = connection.pipeline();
+    // At start the connection may not be ready yet, and it queues nothing (a queue's own commands wait).
+    await queue.waitUntilReady();
+    const pipeline = producer.pipeline();
     // The job's hash, the key BullMQ's getJob reads (Queue.toKey(jobId)).
     for (const d of page) pipeline.exists(queue.toKey(d.id));
     const answers = (await pipeline.exec()) ?? [];
@@ -186,6 +208,26 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     if (reenqueued > 0) options.log.warn({ count: reenqueued }, 'deliveries_reenqueued');
   }
 
+  /** A sweep now, then one every interval; one at a time, and one more at once if asked while busy. */
+  function sweepNow(): void {
+    if (stopping || sweeping === 'off') return;
+    if (sweeping !== 'idle') {
+      sweeping = 'again';
+      return;
+    }
+    clearTimeout(sweeper);
+    sweeping = 'busy';
+    sweep()
+      // Redis away: part of the outage, logged once; the sweep when it is back does the work.
+      .catch((error: unknown) => reachable && options.log.error({ err: error }, 'sweep_failed'))
+      .finally(() => {
+        const again = sweeping === 'again';
+        sweeping = 'idle';
+        if (again) sweepNow();
+        else if (!stopping) sweeper = setTimeout(sweepNow, options.sweepIntervalMs);
+      });
+  }
+
   async function scheduleAll(): Promise<void> {
     for (const work of options.periodic) {
       const every = await work.intervalMs();
@@ -202,14 +244,15 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   return {
     async start() {
       await scheduleAll();
-      if (!options.work) return;
+      // An `api` process enqueues but runs nothing.
+      if (!workerConnection) return;
       for (const adapter of continuous) {
         workers.push(
           new Worker<DeliveryJob>(
             `deliveries-${adapter.name}`,
             (job, token) => process(adapter, job, token),
             {
-              connection,
+              connection: workerConnection,
               prefix: options.prefix,
               ...deliveryWorkerOptions(options.concurrency, options.leaseMs),
             },
@@ -226,7 +269,11 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
             await work.run(options.now(), shutdown.signal);
             await scheduleAll();
           },
-          { connection, prefix: options.prefix, concurrency: Math.max(1, options.periodic.length) },
+          {
+            connection: workerConnection,
+            prefix: options.prefix,
+            concurrency: Math.max(1, options.periodic.length),
+          },
         ),
       );
       for (const worker of workers) {
@@ -238,22 +285,17 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
           isSystemError(error) ? lost(error) : options.log.error({ err: error }, 'queue_worker_error'),
         );
       }
-      const loop = (): void => {
-        sweeper = setTimeout(() => {
-          sweep()
-            .catch((error: unknown) => options.log.error({ err: error }, 'sweep_failed'))
-            .finally(loop);
-        }, options.sweepIntervalMs);
-      };
       await sweep();
-      loop();
+      sweeping = 'idle';
+      sweeper = setTimeout(sweepNow, options.sweepIntervalMs);
     },
 
     wake(deliveries) {
-      enqueue(deliveries).catch((error: unknown) =>
-        // The store holds them; the sweeper enqueues them once Redis answers again.
-        options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed'),
-      );
+      // The store holds them; the sweeper enqueues them once Redis answers again.
+      enqueue(deliveries).catch((error: unknown) => {
+        if (reachable) options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
+        else deferred += deliveries.length;
+      });
     },
 
     async stop(graceMs) {
@@ -265,14 +307,14 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
       );
       await options.runner.flush();
       await closedWithin(Promise.all([...queues.values(), periodicQueue].map((q) => q.close())), 'queues');
-      connection.disconnect();
+      for (const connection of connections) connection.disconnect();
     },
 
     async healthy() {
-      // While disconnected, a command waits in ioredis's offline queue until Redis is back.
-      if (connection.status !== 'ready') return false;
+      // A worker's command would wait until Redis is back.
+      if (!connections.every((c) => c.status === 'ready')) return false;
       try {
-        return (await connection.ping()) === 'PONG';
+        return (await producer.ping()) === 'PONG';
       } catch {
         return false;
       }
@@ -331,9 +373,6 @@ function createClaimBatcher(
       timer ??= setTimeout(() => void flush(), CLAIM_LINGER_MS);
     });
 }
-
-/** ECONNREFUSED, ECONNRESET, ETIMEDOUT …: the network or the server, not BullMQ or our code. */
-const isSystemError = (error: Error): boolean => /^E[A-Z]+$/.test(String((error as { code?: unknown }).code));
 
 const SWEEP_PAGE = 1000;
 const CLOSE_TIMEOUT_MS = 5000;

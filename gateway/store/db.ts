@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import type { CoreDatabase } from './schema.ts';
+import { isSystemError } from '../system-errors.ts';
 import * as core0001 from './migrations/0001-core.ts';
 import * as core0002 from './migrations/0002-delivery-sequences.ts';
 import type { AdapterMigration } from '../adapter-kit/index.ts';
@@ -45,7 +46,7 @@ export interface StoreOptions {
 export function isStoreUnavailable(error: unknown): boolean {
   const code = String((error as { code?: unknown } | null)?.code ?? '');
   return (
-    /^E[A-Z]+$/.test(code) ||
+    isSystemError(error) ||
     code.startsWith('08') ||
     /^57P0[123]$/.test(code) ||
     code === '53300' ||
