@@ -58,6 +58,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   const producer = new Redis(options.redisUrl, PRODUCER_CONNECTION);
   const workerConnection = options.work ? new Redis(options.redisUrl, WORKER_CONNECTION) : undefined;
   const connections = workerConnection ? [producer, workerConnection] : [producer];
+  const allReady = (): boolean => connections.every((c) => c.status === 'ready');
   // ioredis reconnects for as long as Redis is away, with an error for every try: the outage is logged
   // once (without a listener each error went to stderr as an "Unhandled error event").
   let reachable = true;
@@ -71,7 +72,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     connection.on('error', lost);
     connection.on('reconnecting', () => lost());
     connection.on('ready', () => {
-      if (reachable || !connections.every((c) => c.status === 'ready')) return;
+      if (reachable || !allReady()) return;
       reachable = true;
       options.log.info({ deferred }, 'queue_connection_restored');
       deferred = 0;
@@ -219,7 +220,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     sweeping = 'busy';
     sweep()
       // Redis away: part of the outage, logged once; the sweep when it is back does the work.
-      .catch((error: unknown) => reachable && options.log.error({ err: error }, 'sweep_failed'))
+      .catch((error: unknown) => allReady() && options.log.error({ err: error }, 'sweep_failed'))
       .finally(() => {
         const again = sweeping === 'again';
         sweeping = 'idle';
@@ -293,7 +294,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     wake(deliveries) {
       // The store holds them; the sweeper enqueues them once Redis answers again.
       enqueue(deliveries).catch((error: unknown) => {
-        if (reachable) options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
+        if (allReady()) options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
         else deferred += deliveries.length;
       });
     },
@@ -312,7 +313,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
     async healthy() {
       // A worker's command would wait until Redis is back.
-      if (!connections.every((c) => c.status === 'ready')) return false;
+      if (!allReady()) return false;
       try {
         return (await producer.ping()) === 'PONG';
       } catch {
