@@ -1,4 +1,4 @@
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, ErrorCode, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import { groupBy } from '../adapter-kit/index.ts';
@@ -281,10 +281,15 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
         worker.on('failed', (job, error) =>
           options.log.error({ err: error, job: job?.name }, 'queue_job_failed'),
         );
-        // A worker's own connections fail with the outage too, one error per reconnection try.
-        worker.on('error', (error) =>
-          isSystemError(error) ? lost(error) : options.log.error({ err: error }, 'queue_worker_error'),
-        );
+        worker.on('error', (error) => {
+          // A worker's own connections fail with the outage too, one error per reconnection try.
+          if (isSystemError(error)) return lost(error);
+          // Finishing a job Redis no longer holds (restarted without its data) or no longer lets this
+          // worker hold: the store keeps the delivery's state, and the sweeper or the lease does the rest.
+          if (JOB_GONE.has((error as { code?: unknown }).code))
+            return options.log.warn({ err: error }, 'queue_job_gone');
+          options.log.error({ err: error }, 'queue_worker_error');
+        });
       }
       await sweep();
       sweeping = 'idle';
@@ -375,6 +380,7 @@ function createClaimBatcher(
     });
 }
 
+const JOB_GONE = new Set<unknown>([ErrorCode.JobNotExist, ErrorCode.JobLockNotExist]);
 const SWEEP_PAGE = 1000;
 const CLOSE_TIMEOUT_MS = 5000;
 

@@ -141,6 +141,8 @@ describeBackend('postgres-bullmq', 'servers ending connections', (backend) => {
     );
     assert.deepEqual(named('enqueue_failed'), []);
     assert.deepEqual(named('sweep_failed'), []);
+    // The first message's job may have been finishing when Redis went: that is a job gone, not an error.
+    assert.deepEqual(named('queue_worker_error'), []);
     // A Redis that holds every command (paused) is not ready either, and readiness says so in time.
     const admin = new Redis(redis.url);
     cleanups.push(() => admin.disconnect());
