@@ -1,9 +1,10 @@
 /**
  * The floor of dispatch on Redis: a BullMQ queue and worker set up as the gateway's dispatcher sets
- * them up (a connection for the queue and one for the worker, its job and worker options at the default configuration, a new job
- * id per job), whose processor does nothing. Jobs are added in bulk, as ingest adds a group's
- * deliveries. What it completes per second, and what each job costs this process, every delivery on
- * PostgreSQL + Redis pays before its store statements and its outbound request.
+ * them up (a connection for the queue and one for the worker, its job and worker options at the
+ * default configuration, a new job id per job), whose processor does nothing. Jobs are added in
+ * bulk, as ingest adds a group's deliveries. What it completes per second, and what each job costs
+ * this process, every delivery on PostgreSQL + Redis pays before its store statements and its
+ * outbound request.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';

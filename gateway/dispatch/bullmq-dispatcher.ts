@@ -317,7 +317,8 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     },
 
     async healthy() {
-      // A worker's command would wait until Redis is back.
+      // Not ready while a connection is not, said at once: a worker's connection holds a ping until
+      // Redis is back.
       if (!allReady()) return false;
       try {
         return (await producer.ping()) === 'PONG';
