@@ -29,7 +29,8 @@ const PERIODIC_QUEUE = 'periodic';
 /**
  * The queues' connection fails a command at once while Redis is away instead of holding it in ioredis's
  * offline queue until Redis answers (unbounded: a day's outage of enqueues in memory). What could not be
- * enqueued is in the store, and the sweeper enqueues it once Redis is back (BullMQ's "failing fast").
+ * enqueued is in the store, and the sweeper enqueues it once Redis is back (BullMQ's "failing fast";
+ * docs/decisions/0004-the-store-holds-what-redis-cannot-take.md).
  */
 export const PRODUCER_CONNECTION = { enableOfflineQueue: false, maxRetriesPerRequest: 1 } as const;
 /** Workers block on their own connection and wait for Redis, as BullMQ requires. */
