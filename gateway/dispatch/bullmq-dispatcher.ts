@@ -221,7 +221,9 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     sweeping = 'busy';
     sweep()
       // Redis away: part of the outage, logged once; the sweep when it is back does the work.
-      .catch((error: unknown) => allReady() && options.log.error({ err: error }, 'sweep_failed'))
+      .catch(
+        (error: unknown) => producer.status === 'ready' && options.log.error({ err: error }, 'sweep_failed'),
+      )
       .finally(() => {
         const again = sweeping === 'again';
         sweeping = 'idle';
@@ -245,6 +247,9 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
 
   return {
     async start() {
+      // Until a queue's connection has been ready once, BullMQ holds its commands (waiting for ready),
+      // fail fast or not: a gateway is started once its queues can take work.
+      await Promise.all([...queues.values(), periodicQueue].map((q) => q.waitUntilReady()));
       await scheduleAll();
       // An `api` process enqueues but runs nothing.
       if (!workerConnection) return;
@@ -298,9 +303,15 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     },
 
     wake(deliveries) {
-      // The store holds them; the sweeper enqueues them once Redis answers again.
+      // The store holds them; the sweeper enqueues them once Redis answers again. Not even tried while
+      // the queues' connection is down: nothing of them is held in memory.
+      if (producer.status !== 'ready') {
+        deferred += deliveries.length;
+        return;
+      }
       enqueue(deliveries).catch((error: unknown) => {
-        if (allReady()) options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
+        if (producer.status === 'ready')
+          options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
         else deferred += deliveries.length;
       });
     },

@@ -156,6 +156,57 @@ describeBackend('postgres-bullmq', 'servers ending connections', (backend) => {
     await started.gateway.stop();
   });
 
+  it('while Redis is away an api process accepts posts, and once it is back the worker process delivers them', async function () {
+    this.timeout(60_000);
+    const redis = await startOwnRedis();
+    assert.ok(redis, 'redis-server is installed (the suite runs only then)');
+    cleanups.push(() => redis.stop());
+    const receiver = await startHttpPartner();
+    cleanups.push(() => receiver.stop());
+    const { env } = backend();
+    // Longer than the test: only the sweep the worker makes when Redis is back can enqueue them.
+    const shared = { ...env, REDIS_URL: redis.url, KOPPEL_SWEEP_INTERVAL_MS: '600000' };
+    const worker = await startGateway({
+      ...withTestAdapter([receiver.url]),
+      env: { ...shared, KOPPEL_ROLE: 'worker' },
+    });
+    cleanups.push(() => worker.stop());
+    const api = await startGateway({
+      ...withTestAdapter([receiver.url]),
+      env: { ...shared, KOPPEL_ROLE: 'api' },
+    });
+    cleanups.push(() => api.stop());
+
+    await redis.takeDown();
+    await api.eventually(async () => {
+      const readiness = await fetch(`${api.baseUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+      return readiness.status === 503 ? true : undefined;
+    });
+    const whileAway: string[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const answer = await api.post(accountChangedEvent());
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      whileAway.push(answer.body.id as string);
+    }
+    await redis.bringBack();
+
+    const delivered = () =>
+      receiver.received.map((r) => r.headers['x-koppel-message-id']).filter((id) => id !== undefined);
+    await worker.eventually(async () => (delivered().length >= 10 ? true : undefined), 30_000);
+    assert.deepEqual([...delivered()].sort(), [...whileAway].sort());
+    const restored = (gateway: TestGateway) =>
+      gateway.logs
+        .lines()
+        .filter((line) => line.msg === 'queue_connection_restored')
+        .map((line) => line.deferred);
+    assert.deepEqual(restored(api), [10]);
+    const reenqueued = worker.logs
+      .lines()
+      .filter((line) => line.msg === 'deliveries_reenqueued')
+      .reduce((sum, line) => sum + Number(line.count), 0);
+    assert.equal(reenqueued, 10);
+  });
+
   it('koppel serve exits on SIGTERM after a Redis outage', async function () {
     this.timeout(60_000);
     const redis = await startOwnRedis();

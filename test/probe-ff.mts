@@ -1,0 +1,17 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startOwnRedis } from './helpers/servers/redis.ts';
+import { PRODUCER_CONNECTION } from '../gateway/dispatch/bullmq-dispatcher.ts';
+const redis = (await startOwnRedis())!;
+const producer = new Redis(redis.url, PRODUCER_CONNECTION);
+producer.on('error', () => {});
+const q = new Queue('q', { connection: producer, prefix: 'p' });
+q.on('error', () => {});
+if (process.env.WARM) await q.addBulk([{ name: 'x', data: {}, opts: { jobId: 'warm' } }]);
+await q.waitUntilReady();
+await redis.takeDown();
+await new Promise((r) => setTimeout(r, 1500));
+const t0 = Date.now();
+const r = await Promise.race([q.addBulk([{ name: 'x', data: {}, opts: { jobId: 'a' } }]).then(() => 'ok', (e) => 'fail ' + e.message), new Promise((r) => setTimeout(() => r('still waiting after 3 s'), 3000))]);
+console.log(process.env.WARM ? 'warm' : 'cold', producer.status, r, Date.now() - t0, 'ms');
+await redis.bringBack(); await new Promise((r) => setTimeout(r, 500)); await q.close(); producer.disconnect(); await redis.stop(); process.exit(0);
