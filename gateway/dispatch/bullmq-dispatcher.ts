@@ -60,6 +60,8 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   const workerConnection = options.work ? new Redis(options.redisUrl, WORKER_CONNECTION) : undefined;
   const connections = workerConnection ? [producer, workerConnection] : [producer];
   const allReady = (): boolean => connections.every((c) => c.status === 'ready');
+  /** Whether an enqueue or a sweep can reach Redis now; when not, a failure is part of an outage. */
+  const queuesReady = (): boolean => producer.status === 'ready';
   // ioredis reconnects for as long as Redis is away, with an error for every try: the outage is logged
   // once (without a listener each error went to stderr as an "Unhandled error event").
   let reachable = true;
@@ -168,8 +170,6 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   /** The deliveries of `page` whose job Redis does not hold: one pipelined EXISTS per page. */
   async function withoutJob(queue: Queue<DeliveryJob>, page: readonly DueRow[]): Promise<DueRow[]> {
     if (page.length === 0) return [];
-    // At start the connection may not be ready yet, and it queues nothing (a queue's own commands wait).
-    await queue.waitUntilReady();
     const pipeline = producer.pipeline();
     // The job's hash, the key BullMQ's getJob reads (Queue.toKey(jobId)).
     for (const d of page) pipeline.exists(queue.toKey(d.id));
@@ -221,9 +221,7 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     sweeping = 'busy';
     sweep()
       // Redis away: part of the outage, logged once; the sweep when it is back does the work.
-      .catch(
-        (error: unknown) => producer.status === 'ready' && options.log.error({ err: error }, 'sweep_failed'),
-      )
+      .catch((error: unknown) => queuesReady() && options.log.error({ err: error }, 'sweep_failed'))
       .finally(() => {
         const again = sweeping === 'again';
         sweeping = 'idle';
@@ -248,7 +246,8 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
   return {
     async start() {
       // Until a queue's connection has been ready once, BullMQ holds its commands (waiting for ready),
-      // fail fast or not: a gateway is started once its queues can take work.
+      // fail fast or not, and the sweep's own pipeline would fail: a gateway is started once its queues
+      // can take work.
       await Promise.all([...queues.values(), periodicQueue].map((q) => q.waitUntilReady()));
       await scheduleAll();
       // An `api` process enqueues but runs nothing.
@@ -305,13 +304,12 @@ export function createBullmqDispatcher(options: BullmqDispatcherOptions): Dispat
     wake(deliveries) {
       // The store holds them; the sweeper enqueues them once Redis answers again. Not even tried while
       // the queues' connection is down: nothing of them is held in memory.
-      if (producer.status !== 'ready') {
+      if (!queuesReady()) {
         deferred += deliveries.length;
         return;
       }
       enqueue(deliveries).catch((error: unknown) => {
-        if (producer.status === 'ready')
-          options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
+        if (queuesReady()) options.log.error({ err: error, count: deliveries.length }, 'enqueue_failed');
         else deferred += deliveries.length;
       });
     },
