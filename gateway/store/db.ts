@@ -58,13 +58,34 @@ export function openStore(options: StoreOptions): Store {
   return options.databaseUrl ? openPostgres(options) : openSqlite(options.sqliteFile);
 }
 
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * A file still in rollback-journal mode on which another process holds a write transaction (another
+ * gateway or `koppel migrate` opening it at the same moment) answers the switch to WAL with SQLITE_BUSY
+ * at once: SQLite skips the busy handler where waiting could deadlock. Tried again, within the busy timeout.
+ */
+function switchToWal(database: Database.Database): void {
+  const until = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw error;
+      // Synchronous, as every SQLite call here is: the store is being opened, nothing else runs yet.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 function openSqlite(file: string): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const database = new Database(file);
-  database.pragma('journal_mode = WAL');
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  switchToWal(database);
   // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits.
   database.pragma('synchronous = NORMAL');
-  database.pragma('busy_timeout = 5000');
   // The background checkpoint keeps the WAL short; this only bounds it (about 80 MB) should that stop.
   database.pragma('wal_autocheckpoint = 20000');
   const checkpoint =

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { pino } from 'pino';
 import { claimDue } from '../../gateway/dispatch/claims.ts';
 import { createCanonicalValidator } from '../../gateway/ingest/canonical-validator.ts';
@@ -512,6 +512,48 @@ describeEachBackend('store', (backend: () => Backend) => {
 });
 
 // Only PostgreSQL lets two processes write at once; SQLite serialises them on its write lock.
+describeBackend('sqlite-embedded', 'store on a SQLite file another process holds', () => {
+  it('opens it once the other process lets go, within the busy timeout, instead of failing at once', async function () {
+    this.timeout(30_000);
+    const dir = mkdtempSync(join(tmpdir(), 'koppel-store-'));
+    const file = join(dir, 'koppel.sqlite');
+    // A second process holds a write transaction on the fresh file (still in rollback-journal mode) for
+    // half a second, as another process opening the same file at the same moment can. SQLite answered the
+    // switch to WAL with SQLITE_BUSY at once (the full suite's two-process migration test hit it once).
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]);
+         db.exec('begin immediate');
+         process.stdout.write('locked\\n');
+         setTimeout(() => { db.exec('commit'); db.close(); }, 500);`,
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited with ${code}`)));
+      });
+      const store = openStore({ sqliteFile: file });
+      try {
+        assert.equal(await store.ping(), true);
+        assert.deepEqual(
+          await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db).then((r) => r.rows),
+          [{ journal_mode: 'wal' }],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describeBackend('postgres-bullmq', 'ingest beside another process', (backend: () => Backend) => {
   it("answers an event that another process stores while the group is written with that process's message, planning nothing for it", async function () {
     const { env } = backend();
