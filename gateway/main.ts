@@ -153,6 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     now,
     onCommitted: (planned) =>
       wake(planned.map((p) => ({ id: p.id, adapter: p.adapter, dueAt: p.dueAt, fresh: true }))),
+    observeCommit: (seconds) => metrics.storeCommitSeconds.observe({ work: 'ingest' }, seconds),
   });
 
   for (const { definition, settings } of enabled) {

@@ -474,8 +474,13 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
       };
       // On PostgreSQL a group without error entries is one statement, atomic without a transaction:
       // one round trip instead of five.
-      if (deps.dialect === 'postgres' && records.every((r) => !r.error)) await write(deps.db);
-      else await deps.db.transaction().execute(write);
+      const started = performance.now();
+      try {
+        if (deps.dialect === 'postgres' && records.every((r) => !r.error)) await write(deps.db);
+        else await deps.db.transaction().execute(write);
+      } finally {
+        deps.metrics.storeCommitSeconds.observe({ work: 'attempts' }, (performance.now() - started) / 1000);
+      }
       for (const { record } of batch) {
         const entry = record.error;
         if (!entry || !written.has(entry.id)) continue;

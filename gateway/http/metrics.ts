@@ -7,6 +7,8 @@ export interface Metrics {
   readonly attempts: Counter<'adapter' | 'outcome'>;
   readonly attemptSeconds: Histogram<'adapter'>;
   readonly queueDepth: Gauge<'adapter' | 'status'>;
+  /** One group commit of the store: what every 202 of the group (ingest) or every recorded attempt waits for. */
+  readonly storeCommitSeconds: Histogram<'work'>;
 }
 
 /** What ingest's body budget holds and how many posts wait for it (BodyBudget.load). */
@@ -55,6 +57,13 @@ export function createMetrics(ingestLoad: IngestLoad): Metrics {
       name: 'koppel_deliveries',
       help: 'Deliveries not yet finished, by adapter and status (read from the store at scrape time)',
       labelNames: ['adapter', 'status'],
+      registers: [registry],
+    }),
+    storeCommitSeconds: new Histogram({
+      name: 'koppel_store_commit_duration_seconds',
+      help: 'Duration of one group commit to the store: a group of posted messages (work="ingest") or of attempt records (work="attempts")',
+      labelNames: ['work'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
   };

@@ -60,6 +60,8 @@ export interface IngestDeps {
   readonly now: () => Date;
   /** Called after commit with the deliveries that became due, so the dispatcher can start at once. */
   readonly onCommitted: (deliveries: readonly PlannedDelivery[]) => void;
+  /** How long each group's commit took (planning reads and writes), whether it succeeded or failed. */
+  readonly observeCommit?: (seconds: number) => void;
 }
 
 interface Pending {
@@ -134,11 +136,13 @@ export function createIngest(deps: IngestDeps): Ingest {
     while (queue.length > 0) {
       const group = queue.slice(0, GROUP_LIMIT);
       queue = queue.slice(group.length);
+      const started = performance.now();
+      const committing = commitGroup(
+        deps,
+        group.map((p) => p.event),
+      ).finally(() => deps.observeCommit?.((performance.now() - started) / 1000));
       try {
-        const { results, planned } = await commitGroup(
-          deps,
-          group.map((p) => p.event),
-        );
+        const { results, planned } = await committing;
         group.forEach((p, i) => p.resolve(results[i] as IngestResult));
         if (planned.length > 0) deps.onCommitted(planned);
       } catch (error) {

@@ -615,6 +615,8 @@ describe('integration: management API', function () {
       };
       const ingested = `koppel_messages_ingested_total{type="${ACCOUNT}"}`;
       const delivered = 'koppel_delivery_attempts_total{adapter="test-http",outcome="delivered"}';
+      const ingestCommits = 'koppel_store_commit_duration_seconds_count{work="ingest"}';
+      const recordCommits = 'koppel_store_commit_duration_seconds_count{work="attempts"}';
       const before = await gw.request('GET', '/metrics');
       assert.equal(before.status, 200);
       assert.match(before.headers.get('content-type') ?? '', /^text\/plain/);
@@ -623,6 +625,9 @@ describe('integration: management API', function () {
       const after = await gw.request('GET', '/metrics');
       assert.equal(value(after.body, ingested), value(before.body, ingested) + 1);
       assert.equal(value(after.body, delivered), value(before.body, delivered) + 1);
+      // The post was a group of its own; its attempt's record may have shared a commit with others.
+      assert.equal(value(after.body, ingestCommits), value(before.body, ingestCommits) + 1);
+      assert.ok(value(after.body, recordCommits) > value(before.body, recordCommits));
       assert.match(after.body, /koppel_delivery_attempt_duration_seconds_count\{adapter="test-http"\} \d+/);
       assert.match(after.body, /koppel_deliveries\{adapter="test-http",status="pending"\} 0/);
       const internal = 'koppel_delivery_attempts_total{adapter="test-http",outcome="internal"}';
