@@ -11,7 +11,7 @@ import { startDurablePostgres, type TestPostgres } from '../test/helpers/servers
 import type { TestRedis } from '../test/helpers/servers/redis.ts';
 import type { BareWork } from './bare-server.ts';
 import { runExtraBenches } from './extra.ts';
-import { commitText } from './store-commits.ts';
+import { gatewayText } from './gateway-metrics.ts';
 import { loadTool, type LoadResult } from './load.ts';
 import { cpuText, fmt, loadLine, machineLine, renderTable, verdict, type Row } from './report.ts';
 import {
@@ -217,7 +217,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
       );
     }
     progress(
-      `${section}: ${scenario}: ${fmt.rate(figures.messagesPerSec, 'msgs/s')}${cpuText(figures.cpuUsPerMessage)}, p50 ${fmt.ms(figures.load.p50Ms)}, p99 ${fmt.ms(figures.load.p99Ms)}${commitText(figures.commits)}, ${figures.stored} stored, ${figures.planned} planned, RSS ${fmt.mb(figures.rssMb)}`,
+      `${section}: ${scenario}: ${fmt.rate(figures.messagesPerSec, 'msgs/s')}${cpuText(figures.cpuUsPerMessage)}, p50 ${fmt.ms(figures.load.p50Ms)}, p99 ${fmt.ms(figures.load.p99Ms)}${gatewayText(figures.inGateway)}, ${figures.stored} stored, ${figures.planned} planned, RSS ${fmt.mb(figures.rssMb)}`,
     );
   };
 
@@ -277,7 +277,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: 'single-message ingest: acknowledgement latency',
-      figure: `p50 ${fmt.ms(f.load.p50Ms)}, p99 ${fmt.ms(f.load.p99Ms)}${commitText(f.commits)}`,
+      figure: `p50 ${fmt.ms(f.load.p50Ms)}, p99 ${fmt.ms(f.load.p99Ms)}${gatewayText(f.inGateway)}`,
       baseline: bare ? `p50 ${fmt.ms(bare.p50Ms)}, p99 ${fmt.ms(bare.p99Ms)}` : '',
       ratio: '',
       target: targets ? `p99 < ${TARGET.singleP99Ms} ms` : '',
@@ -307,7 +307,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: 'batch ingest: acknowledgement latency per batch',
-      figure: `p50 ${fmt.ms(f.load.p50Ms)}, p99 ${fmt.ms(f.load.p99Ms)}${commitText(f.commits)}`,
+      figure: `p50 ${fmt.ms(f.load.p50Ms)}, p99 ${fmt.ms(f.load.p99Ms)}${gatewayText(f.inGateway)}`,
       baseline: '',
       ratio: '',
       target: '',

@@ -20,7 +20,7 @@ import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { ReceiverStats } from './receiver.ts';
 import { cpuPerUnit, cpuTime, type CpuPerUnit } from './cpu.ts';
 import { sampleRss } from './rss.ts';
-import { commitHistogram, commitsBetween, type CommitFigures } from './store-commits.ts';
+import { gatewayBetween, readGateway, type GatewayFigures } from './gateway-metrics.ts';
 
 export interface BenchSettings {
   /** Length of each measured load. */
@@ -225,8 +225,8 @@ export interface IngestFigures {
   readonly planned: number;
   /** The gateway's CPU per stored message over the measured load. */
   readonly cpuUsPerMessage: CpuPerUnit | undefined;
-  /** The group commits of the measured load, as the gateway's histogram saw them. */
-  readonly commits: CommitFigures | undefined;
+  /** The measured load as the gateway's own metrics saw it: its group commits and its event loop. */
+  readonly inGateway: GatewayFigures | undefined;
 }
 
 async function warmAndLoad(
@@ -323,13 +323,13 @@ export async function measureIngest(options: {
     const run = randomUUID().slice(0, 8);
     await runLoad({ ...spec, seconds: settings.warmupSeconds, tag: `w${run}` });
     const before = await settledCounts(gateway);
-    const commitsBefore = await commitHistogram(gateway.url, 'ingest');
+    const readingBefore = await readGateway(gateway.url);
     const rss = sampleRss(gateway.child.pid);
     const cpuBefore = cpuTime(gateway.child.pid);
     const load = await runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
     const rssMb = rss.stop();
     const after = await settledCounts(gateway);
-    const commits = commitsBetween(commitsBefore, await commitHistogram(gateway.url, 'ingest'));
+    const inGateway = gatewayBetween(readingBefore, await readGateway(gateway.url));
     const stored = after.messages - before.messages;
     const planned = (after.deliveries.pending ?? 0) - (before.deliveries.pending ?? 0);
     return {
@@ -339,7 +339,7 @@ export async function measureIngest(options: {
       stored,
       planned,
       cpuUsPerMessage: cpuPerUnit(cpuBefore, cpuTime(gateway.child.pid), stored),
-      commits,
+      inGateway,
     };
   } finally {
     await gateway.stop();
