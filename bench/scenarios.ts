@@ -15,12 +15,12 @@ import { startRedis, type TestRedis } from '../test/helpers/servers/redis.ts';
 import type { BareWork } from './bare-server.ts';
 import { startChild, type ChildHandle } from './child.ts';
 import type { TestPostgres } from '../test/helpers/servers/postgres.ts';
-import type { GatewayReady, StoreCounts } from './gateway-server.ts';
+import type { GatewayReady, LoopHeld, StoreCounts } from './gateway-server.ts';
 import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { ReceiverStats } from './receiver.ts';
 import { cpuPerUnit, cpuTime, type CpuPerUnit } from './cpu.ts';
 import { sampleRss } from './rss.ts';
-import { gatewayBetween, readGateway, type GatewayFigures } from './gateway-metrics.ts';
+import { gatewayBetween, ingestCommits, type GatewayFigures } from './gateway-metrics.ts';
 
 export interface BenchSettings {
   /** Length of each measured load. */
@@ -323,13 +323,15 @@ export async function measureIngest(options: {
     const run = randomUUID().slice(0, 8);
     await runLoad({ ...spec, seconds: settings.warmupSeconds, tag: `w${run}` });
     const before = await settledCounts(gateway);
-    const readingBefore = await readGateway(gateway.url);
+    const commitsBefore = await ingestCommits(gateway.url);
+    await gateway.child.call<LoopHeld>('loop');
     const rss = sampleRss(gateway.child.pid);
     const cpuBefore = cpuTime(gateway.child.pid);
     const load = await runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
     const rssMb = rss.stop();
     const after = await settledCounts(gateway);
-    const inGateway = gatewayBetween(readingBefore, await readGateway(gateway.url));
+    const loop = await gateway.child.call<LoopHeld>('loop');
+    const inGateway = gatewayBetween(commitsBefore, await ingestCommits(gateway.url), loop);
     const stored = after.messages - before.messages;
     const planned = (after.deliveries.pending ?? 0) - (before.deliveries.pending ?? 0);
     return {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The Prometheus metrics of one process, served at /metrics. */
 export interface Metrics {
@@ -13,21 +13,6 @@ export interface Metrics {
 
 /** What ingest's body budget holds and how many posts wait for it (BodyBudget.load). */
 export type IngestLoad = () => { readonly heldBytes: number; readonly waiting: number };
-
-let processMetrics: Registry | undefined;
-
-/**
- * Node's own metrics (CPU, resident memory, heap, GC pauses, event-loop delay since the last scrape) are the
- * process's: one set however many gateways it runs (the tests run hundreds), because each set keeps an
- * event-loop monitor and a GC observer for the life of the process.
- */
-function processRegistry(): Registry {
-  if (processMetrics === undefined) {
-    processMetrics = new Registry();
-    collectDefaultMetrics({ register: processMetrics });
-  }
-  return processMetrics;
-}
 
 export function createMetrics(ingestLoad: IngestLoad): Metrics {
   const registry = new Registry();
@@ -47,7 +32,8 @@ export function createMetrics(ingestLoad: IngestLoad): Metrics {
       this.set(ingestLoad().heldBytes);
     },
   });
-  const metrics = {
+  return {
+    registry,
     ingested: new Counter({
       name: 'koppel_messages_ingested_total',
       help: 'Messages accepted (202), by canonical type',
@@ -81,6 +67,4 @@ export function createMetrics(ingestLoad: IngestLoad): Metrics {
       registers: [registry],
     }),
   };
-  // Merged once every gateway metric is registered: a merge copies the registries' metrics as they are.
-  return { registry: Registry.merge([registry, processRegistry()]), ...metrics };
 }
