@@ -153,7 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     now,
     onCommitted: (planned) =>
       wake(planned.map((p) => ({ id: p.id, adapter: p.adapter, dueAt: p.dueAt, fresh: true }))),
-    observeCommit: (seconds) => metrics.storeCommitSeconds.observe({ work: 'ingest' }, seconds),
+    startCommitTimer: () => metrics.storeCommitSeconds.startTimer({ work: 'ingest' }),
   });
 
   for (const { definition, settings } of enabled) {

@@ -474,12 +474,12 @@ function createRecordWriter(deps: AttemptRunnerDeps) {
       };
       // On PostgreSQL a group without error entries is one statement, atomic without a transaction:
       // one round trip instead of five.
-      const started = performance.now();
+      const commitOver = deps.metrics.storeCommitSeconds.startTimer({ work: 'attempts' });
       try {
         if (deps.dialect === 'postgres' && records.every((r) => !r.error)) await write(deps.db);
         else await deps.db.transaction().execute(write);
       } finally {
-        deps.metrics.storeCommitSeconds.observe({ work: 'attempts' }, (performance.now() - started) / 1000);
+        commitOver();
       }
       for (const { record } of batch) {
         const entry = record.error;

@@ -60,8 +60,11 @@ export interface IngestDeps {
   readonly now: () => Date;
   /** Called after commit with the deliveries that became due, so the dispatcher can start at once. */
   readonly onCommitted: (deliveries: readonly PlannedDelivery[]) => void;
-  /** How long each group's commit took (planning reads and writes), whether it succeeded or failed. */
-  readonly observeCommit?: (seconds: number) => void;
+  /**
+   * Started before each group's commit (its planning reads and writes); the function it returns is called
+   * once the commit is over, succeeded or failed. A Prometheus histogram's `startTimer`.
+   */
+  readonly startCommitTimer?: () => () => void;
 }
 
 interface Pending {
@@ -136,11 +139,11 @@ export function createIngest(deps: IngestDeps): Ingest {
     while (queue.length > 0) {
       const group = queue.slice(0, GROUP_LIMIT);
       queue = queue.slice(group.length);
-      const started = performance.now();
+      const commitOver = deps.startCommitTimer?.();
       const committing = commitGroup(
         deps,
         group.map((p) => p.event),
-      ).finally(() => deps.observeCommit?.((performance.now() - started) / 1000));
+      ).finally(() => commitOver?.());
       try {
         const { results, planned } = await committing;
         group.forEach((p, i) => p.resolve(results[i] as IngestResult));
