@@ -238,7 +238,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     }
     if (!l) return;
     progress(
-      `${section}: at ${l.rate} msgs/s: ack p50 ${fmt.ms(l.ackP50Ms)} p99 ${fmt.ms(l.ackP99Ms)}; ${what} p50 ${fmt.ms(l.deliveryP50Ms)} p99 ${fmt.ms(l.deliveryP99Ms)}; ${l.lost} lost`,
+      `${section}: at ${l.rate} msgs/s: ack p50 ${fmt.ms(l.ackP50Ms)} p99 ${fmt.ms(l.ackP99Ms)}; ${what} p50 ${fmt.ms(l.deliveryP50Ms)} p99 ${fmt.ms(l.deliveryP99Ms)}; ${l.lost} lost${postedLate(l)}${gatewayText(l.inGateway)}`,
     );
     if (l.lost > 0)
       notes.push(
@@ -247,7 +247,7 @@ async function runBackend(backend: Backend, targets: boolean): Promise<void> {
     rows.push({
       section,
       scenario: `${what} latency at ${l.rate} msgs/s offered (single posts, open loop, ${l.messages} messages)`,
-      figure: `p50 ${fmt.ms(l.deliveryP50Ms)}, p99 ${fmt.ms(l.deliveryP99Ms)} (ack p50 ${fmt.ms(l.ackP50Ms)}, p99 ${fmt.ms(l.ackP99Ms)})`,
+      figure: `p50 ${fmt.ms(l.deliveryP50Ms)}, p99 ${fmt.ms(l.deliveryP99Ms)} (ack p50 ${fmt.ms(l.ackP50Ms)}, p99 ${fmt.ms(l.ackP99Ms)})${postedLate(l)}${gatewayText(l.inGateway)}`,
       baseline: '',
       ratio: '',
       target: p99TargetMs === undefined ? '' : `p99 < ${p99TargetMs} ms`,
@@ -474,6 +474,11 @@ async function measureBullmqFloor(redis: TestRedis, section: string): Promise<vo
 }
 
 /** An error for a table cell, with its cause (fetch hides the socket error there). */
+/** The open-loop poster's own lateness: a stall of the load generator, not of the gateway, shows here. */
+function postedLate(l: LatencyFigures): string {
+  return `; posts handed over at most ${l.postedLateMaxMs.toFixed(0)} ms late`;
+}
+
 function describe(error: unknown): string {
   const e = error as Error & { cause?: Error };
   return `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`.slice(0, 160);

@@ -381,6 +381,10 @@ export interface LatencyFigures {
   readonly deliveryP50Ms: number;
   readonly deliveryP99Ms: number;
   readonly lost: number;
+  /** How late the poster itself handed a post over, at most: a stalled load generator shows here. */
+  readonly postedLateMaxMs: number;
+  /** The phase as the gateway's own metrics saw it: its ingest commits and its event loop. */
+  readonly inGateway?: GatewayFigures;
 }
 
 /**
@@ -616,12 +620,16 @@ async function measureLatencyAtRate(
   // As many connections as the throughput loads use; a post waiting for a free one is late, and
   // that lateness counts, because every latency is measured from the post's scheduled time.
   const pool = new Pool(gateway.url, { connections: settings.connections });
+  const commitsBefore = await ingestCommits(gateway.url);
+  await gateway.child.call<LoopHeld>('loop');
+  let postedLateMaxMs = 0;
   const start = Date.now();
   try {
     for (let i = 0; i < total; i++) {
       const due = start + (i * 1000) / settings.rate;
       const wait = due - Date.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      postedLateMaxMs = Math.max(postedLateMaxMs, Date.now() - due);
       inFlight.push(
         pool
           .request({
@@ -644,6 +652,8 @@ async function measureLatencyAtRate(
     await pool.close();
   }
   await waitForDeliveries(receiver, total, Math.max(5_000, start + PHASE_LIMIT_MS - Date.now()));
+  const loop = await gateway.child.call<LoopHeld>('loop');
+  const inGateway = gatewayBetween(commitsBefore, await ingestCommits(gateway.url), loop);
   const arrivals = await receiver.call<Array<[string, number]>>('arrivals');
   const firstArrival = new Map<string, number>();
   for (const [id, at] of arrivals) if (!firstArrival.has(id)) firstArrival.set(id, at);
@@ -659,6 +669,8 @@ async function measureLatencyAtRate(
     deliveryP50Ms: percentile(delays, 50),
     deliveryP99Ms: percentile(delays, 99),
     lost: total - delays.length,
+    postedLateMaxMs,
+    ...(inGateway ? { inGateway } : {}),
   };
 }
 
