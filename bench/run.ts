@@ -473,12 +473,12 @@ async function measureBullmqFloor(redis: TestRedis, section: string): Promise<vo
   });
 }
 
-/** An error for a table cell, with its cause (fetch hides the socket error there). */
 /** The open-loop poster's own lateness: a stall of the load generator, not of the gateway, shows here. */
 function postedLate(l: LatencyFigures): string {
   return `; posts handed over at most ${l.postedLateMaxMs.toFixed(0)} ms late`;
 }
 
+/** An error for a table cell, with its cause (fetch hides the socket error there). */
 function describe(error: unknown): string {
   const e = error as Error & { cause?: Error };
   return `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`.slice(0, 160);

@@ -617,11 +617,11 @@ async function measureLatencyAtRate(
   const postedAt = new Map<string, number>();
   const acks: number[] = [];
   const inFlight: Promise<void>[] = [];
+  const commitsBefore = await ingestCommits(gateway.url);
+  await gateway.child.call<LoopHeld>('loop');
   // As many connections as the throughput loads use; a post waiting for a free one is late, and
   // that lateness counts, because every latency is measured from the post's scheduled time.
   const pool = new Pool(gateway.url, { connections: settings.connections });
-  const commitsBefore = await ingestCommits(gateway.url);
-  await gateway.child.call<LoopHeld>('loop');
   let postedLateMaxMs = 0;
   const start = Date.now();
   try {
