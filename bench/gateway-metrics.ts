@@ -11,7 +11,7 @@ export type CommitHistogram = ReadonlyMap<number, number>;
 const INGEST_BUCKET = /^koppel_store_commit_duration_seconds_bucket\{le="([^"]+)",work="ingest"\} (\d+)$/;
 
 /** Cumulative bucket counts of the gateway's ingest commits so far, by upper bound in seconds. */
-export async function ingestCommits(gatewayUrl: string): Promise<CommitHistogram> {
+async function ingestCommits(gatewayUrl: string): Promise<CommitHistogram> {
   const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
   const buckets = new Map<number, number>();
   for (const row of text.split('\n')) {
@@ -32,8 +32,30 @@ export interface GatewayFigures {
   readonly loop: LoopHeld;
 }
 
+/** What `watchGateway` needs of the gateway under test. */
+export interface WatchedGateway {
+  readonly url: string;
+  /** How long the event loop was held since the previous call (the bench's watch in the gateway's process). */
+  loop(): Promise<LoopHeld>;
+}
+
+/**
+ * Starts a window on the gateway (its ingest commits so far; the loop's watch restarted); the function it
+ * returns ends the window with the commits and the loop since, `undefined` when no commit was made.
+ */
+export async function watchGateway(
+  gateway: WatchedGateway,
+): Promise<() => Promise<GatewayFigures | undefined>> {
+  const before = await ingestCommits(gateway.url);
+  await gateway.loop();
+  return async () => {
+    const loop = await gateway.loop();
+    return gatewayBetween(before, await ingestCommits(gateway.url), loop);
+  };
+}
+
 /** The commits between two readings and the loop over the same window; `undefined` when no commit was made. */
-export function gatewayBetween(
+function gatewayBetween(
   before: CommitHistogram,
   after: CommitHistogram,
   loop: LoopHeld,

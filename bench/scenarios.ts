@@ -20,7 +20,7 @@ import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { ReceiverStats } from './receiver.ts';
 import { cpuPerUnit, cpuTime, type CpuPerUnit } from './cpu.ts';
 import { sampleRss } from './rss.ts';
-import { gatewayBetween, ingestCommits, type GatewayFigures } from './gateway-metrics.ts';
+import { watchGateway, type GatewayFigures } from './gateway-metrics.ts';
 
 export interface BenchSettings {
   /** Length of each measured load. */
@@ -132,6 +132,8 @@ export interface GatewayProcess {
   /** Only with `adapters`: a token of scope admin for their management API. */
   readonly adminToken: string | null;
   counts(): Promise<StoreCounts>;
+  /** How long its event loop was held since the previous call. */
+  loop(): Promise<LoopHeld>;
   stop(): Promise<void>;
 }
 
@@ -187,6 +189,7 @@ export async function startGatewayProcess(options: {
     clientId,
     adminToken,
     counts: () => child.call<StoreCounts>('counts'),
+    loop: () => child.call<LoopHeld>('loop'),
     async stop() {
       await child.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -323,15 +326,13 @@ export async function measureIngest(options: {
     const run = randomUUID().slice(0, 8);
     await runLoad({ ...spec, seconds: settings.warmupSeconds, tag: `w${run}` });
     const before = await settledCounts(gateway);
-    const commitsBefore = await ingestCommits(gateway.url);
-    await gateway.child.call<LoopHeld>('loop');
+    const watchOver = await watchGateway(gateway);
     const rss = sampleRss(gateway.child.pid);
     const cpuBefore = cpuTime(gateway.child.pid);
     const load = await runLoad({ ...spec, seconds: settings.seconds, tag: `m${run}` });
     const rssMb = rss.stop();
     const after = await settledCounts(gateway);
-    const loop = await gateway.child.call<LoopHeld>('loop');
-    const inGateway = gatewayBetween(commitsBefore, await ingestCommits(gateway.url), loop);
+    const inGateway = await watchOver();
     const stored = after.messages - before.messages;
     const planned = (after.deliveries.pending ?? 0) - (before.deliveries.pending ?? 0);
     return {
@@ -617,8 +618,7 @@ async function measureLatencyAtRate(
   const postedAt = new Map<string, number>();
   const acks: number[] = [];
   const inFlight: Promise<void>[] = [];
-  const commitsBefore = await ingestCommits(gateway.url);
-  await gateway.child.call<LoopHeld>('loop');
+  const watchOver = await watchGateway(gateway);
   // As many connections as the throughput loads use; a post waiting for a free one is late, and
   // that lateness counts, because every latency is measured from the post's scheduled time.
   const pool = new Pool(gateway.url, { connections: settings.connections });
@@ -652,8 +652,7 @@ async function measureLatencyAtRate(
     await pool.close();
   }
   await waitForDeliveries(receiver, total, Math.max(5_000, start + PHASE_LIMIT_MS - Date.now()));
-  const loop = await gateway.child.call<LoopHeld>('loop');
-  const inGateway = gatewayBetween(commitsBefore, await ingestCommits(gateway.url), loop);
+  const inGateway = await watchOver();
   const arrivals = await receiver.call<Array<[string, number]>>('arrivals');
   const firstArrival = new Map<string, number>();
   for (const [id, at] of arrivals) if (!firstArrival.has(id)) firstArrival.set(id, at);
